@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+// The raftbench command line: one entry point, one subcommand per job. Each subcommand parses its
+// own options (with --help) and returns the process exit code.
+
+const USAGE = `raftbench — a Raft-replicated KV store whose optimisations are switches, and the harness that measures them.
+
+Usage: raftbench <command> [options]
+
+Commands:
+  sim        run the deterministic cluster simulation over many seeds (raftbench sim --help)
+  help       show this text
+
+Run 'raftbench <command> --help' for a command's options.`;
+
+type Command = (argv: string[]) => Promise<number>;
+
+const commands: Record<string, () => Promise<Command>> = {
+  sim: async () => (await import('../sim/cli.js')).simCommand,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    console.log(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  const load = commands[name];
+  if (load === undefined) {
+    console.error(`raftbench: unknown command '${name}'\n\n${USAGE}`);
+    return 2;
+  }
+  const command = await load();
+  return command(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    process.exitCode = 1;
+  },
+);

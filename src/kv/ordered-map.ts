@@ -1,0 +1,37 @@
+// The ordered map the KV state machine stores its data in. Two implementations stand side by
+// side and are chosen by profile (`kv.lock`):
+//   - skiplist.ts: a single-threaded skip list on the JS heap (the default for embedded runs);
+//   - shared/: a skip list in SharedArrayBuffers, guarded by an Atomics mutex or reader-writer
+//     lock, whose reads worker threads can serve.
+// Both must pass the same model-based contract tests (test/kv/ordered-map-contract.ts).
+//
+// Keys are compared as unsigned bytes, lexicographically (Buffer.compare order). `version` is the
+// log index of the write that last set the key, so a reader can tell which write it saw.
+
+export interface VersionedValue {
+  readonly value: Uint8Array;
+  /** The log index of the write that last set this key (a positive safe integer). */
+  readonly version: number;
+}
+
+export interface KeyValueVersion extends VersionedValue {
+  readonly key: Uint8Array;
+}
+
+export interface OrderedMap {
+  /** Number of keys held. */
+  readonly size: number;
+  get(key: Uint8Array): VersionedValue | undefined;
+  /** Insert or replace. The map may keep references to neither `key` nor `value` (it copies). */
+  put(key: Uint8Array, value: Uint8Array, version: number): void;
+  /** True if the key was present. */
+  delete(key: Uint8Array): boolean;
+  /**
+   * Up to `limit` pairs with startInclusive ≤ key < endExclusive (no upper bound when
+   * endExclusive is null), in key order.
+   */
+  scan(startInclusive: Uint8Array, endExclusive: Uint8Array | null, limit: number): KeyValueVersion[];
+  /** Every pair in key order (for snapshots). The map must not be modified while iterating. */
+  entries(): IterableIterator<KeyValueVersion>;
+  clear(): void;
+}

@@ -1,0 +1,263 @@
+// The Raft core's boundary: every type that crosses between the pure protocol core and its host
+// (the server loop, the storage layer, the deterministic simulation) is declared here. The core
+// itself lives beside this file and never does I/O, reads a clock, or draws randomness other than
+// from the injected Prng.
+//
+// Numbers: terms and indexes are non-negative safe integers (JavaScript numbers are exact up to
+// 2^53, which at a million entries a second lasts 285 years). Index 0 / term 0 mean "nothing":
+// the log's first real entry has index 1.
+
+import type { Prng } from './prng.js';
+
+/** A node's id: a positive safe integer. `NO_NODE` (0) means "none" (no vote, no known leader). */
+export type NodeId = number;
+export const NO_NODE: NodeId = 0;
+
+/**
+ * One log entry. `data` is opaque to the core; an empty `data` is the no-op a new leader appends
+ * so that entries of earlier terms commit promptly (Raft §5.4.2).
+ */
+export interface Entry {
+  readonly term: number;
+  readonly index: number;
+  readonly data: Uint8Array;
+}
+
+/** What must be durable before a node answers a vote or an append (Raft Figure 2 "persistent state"). */
+export interface HardState {
+  readonly term: number;
+  /** Who this node voted for in `term`, or NO_NODE. */
+  readonly vote: NodeId;
+  /** The highest index known committed. Persisting it is an optimisation (faster restart), not a safety need. */
+  readonly commit: number;
+}
+
+/** The cluster membership a snapshot was taken under. */
+export interface ClusterConfig {
+  readonly voters: readonly NodeId[];
+}
+
+/** Metadata of a snapshot: the state machine as of `index` (inclusive), whose entry had `term`. */
+export interface SnapshotMeta {
+  readonly index: number;
+  readonly term: number;
+  readonly config: ClusterConfig;
+}
+
+export type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader';
+
+// ---------------------------------------------------------------------------------------------
+// Messages. A discriminated union on `type`, so a `switch` over it is checked for exhaustiveness.
+// Every message carries `from`, `to` and the sender's `term`. The core validates every message
+// handed to `step` (see validate.ts) and rejects a malformed one with an error naming the field.
+// ---------------------------------------------------------------------------------------------
+
+interface MessageBase {
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly term: number;
+}
+
+/**
+ * Pre-vote (Raft thesis §9.6): "would you vote for me at `term`?" sent before incrementing the
+ * real term, so that a node cut off from the cluster cannot disrupt it by inflating terms.
+ * `term` here is the term the sender *would* campaign at; the receiver does not adopt it.
+ */
+export interface PreVoteRequest extends MessageBase {
+  readonly type: 'PreVote';
+  readonly lastLogIndex: number;
+  readonly lastLogTerm: number;
+}
+export interface PreVoteResponse extends MessageBase {
+  readonly type: 'PreVoteResponse';
+  readonly granted: boolean;
+}
+
+export interface VoteRequest extends MessageBase {
+  readonly type: 'Vote';
+  readonly lastLogIndex: number;
+  readonly lastLogTerm: number;
+  /**
+   * Set when campaigning because of a leadership transfer (TimeoutNow): voters then grant even
+   * though they recently heard from a leader (the check-quorum lease does not apply).
+   */
+  readonly transfer: boolean;
+}
+export interface VoteResponse extends MessageBase {
+  readonly type: 'VoteResponse';
+  readonly granted: boolean;
+}
+
+export interface AppendEntriesRequest extends MessageBase {
+  readonly type: 'AppendEntries';
+  readonly prevLogIndex: number;
+  readonly prevLogTerm: number;
+  /** Contiguous, starting at prevLogIndex + 1, terms non-decreasing. May be empty (a probe). */
+  readonly entries: readonly Entry[];
+  /** The leader's commit index. */
+  readonly commit: number;
+}
+
+/**
+ * Success: `matchIndex` is the last index the follower now holds that matches the leader's log
+ * (prevLogIndex + entries.length). Rejection: fast backtracking hints (Raft §5.3, the "accelerated
+ * log backtracking" optimisation): if the follower's log is shorter than prevLogIndex,
+ * `hintTerm` = 0 and `hintIndex` = follower's lastIndex + 1; otherwise `hintTerm` is the term of
+ * the follower's entry at prevLogIndex and `hintIndex` the first index the follower holds of that
+ * term. The leader then skips a whole term per round trip.
+ */
+export interface AppendEntriesResponse extends MessageBase {
+  readonly type: 'AppendEntriesResponse';
+  readonly success: boolean;
+  /** On success: the follower's match index. On rejection: the rejected prevLogIndex. */
+  readonly matchIndex: number;
+  readonly hintIndex: number;
+  readonly hintTerm: number;
+}
+
+/** Leader liveness and commit propagation to followers that are caught up or being probed. */
+export interface HeartbeatRequest extends MessageBase {
+  readonly type: 'Heartbeat';
+  /** min(leader commit, follower's match index): never tell a follower to commit what it may not hold. */
+  readonly commit: number;
+}
+export interface HeartbeatResponse extends MessageBase {
+  readonly type: 'HeartbeatResponse';
+}
+
+/**
+ * The leader has compacted the entries a follower needs. The core sends only the metadata; the
+ * host attaches the snapshot's bytes in transit (they may be large and stream in chunks) and hands
+ * the receiving core the same metadata once the bytes have arrived.
+ */
+export interface InstallSnapshotRequest extends MessageBase {
+  readonly type: 'InstallSnapshot';
+  readonly snapshot: SnapshotMeta;
+}
+export interface InstallSnapshotResponse extends MessageBase {
+  readonly type: 'InstallSnapshotResponse';
+  /** The follower's last index after installing (or the index it already had, if newer). */
+  readonly matchIndex: number;
+  readonly success: boolean;
+}
+
+/** Leadership transfer: the leader tells a caught-up target to campaign at once. */
+export interface TimeoutNowRequest extends MessageBase {
+  readonly type: 'TimeoutNow';
+}
+
+export type Message =
+  | PreVoteRequest
+  | PreVoteResponse
+  | VoteRequest
+  | VoteResponse
+  | AppendEntriesRequest
+  | AppendEntriesResponse
+  | HeartbeatRequest
+  | HeartbeatResponse
+  | InstallSnapshotRequest
+  | InstallSnapshotResponse
+  | TimeoutNowRequest;
+
+export type MessageType = Message['type'];
+
+// ---------------------------------------------------------------------------------------------
+// Configuration, restore, and the Ready / advance contract.
+// ---------------------------------------------------------------------------------------------
+
+export interface RaftConfig {
+  readonly id: NodeId;
+  /** All voting members, including `id`. */
+  readonly voters: readonly NodeId[];
+  /** T: a follower or candidate campaigns after a randomised timeout in [T, 2T) ticks. */
+  readonly electionTicks: number;
+  /** A leader sends heartbeats every `heartbeatTicks`; must be well below electionTicks. */
+  readonly heartbeatTicks: number;
+  readonly preVote: boolean;
+  /** A leader that has not heard from a quorum within electionTicks steps down. */
+  readonly checkQuorum: boolean;
+  /** Outstanding AppendEntries to one follower in replicate state: 1 = stop-and-wait, N = pipelining. */
+  readonly maxInflight: number;
+  /** At most this many entries per AppendEntries. */
+  readonly maxBatchEntries: number;
+  /** At most this many payload bytes per AppendEntries (a single larger entry still goes, alone). */
+  readonly maxBatchBytes: number;
+  /** The core's only source of randomness (election timeout jitter). */
+  readonly prng: Prng;
+}
+
+/** What a restarting node reads back from durable storage. */
+export interface RaftRestoreState {
+  readonly hardState: HardState;
+  /** The newest snapshot, or null. Entries at or below snapshot.index are not in `entries`. */
+  readonly snapshot: SnapshotMeta | null;
+  /** The durable log after the snapshot, contiguous. */
+  readonly entries: readonly Entry[];
+  /** The highest index the host's state machine has applied (≥ snapshot index, ≤ commit). */
+  readonly applied: number;
+}
+
+/** Volatile state, reported when it changes (for logging, the leader hint, tests). */
+export interface SoftState {
+  readonly leader: NodeId;
+  readonly role: Role;
+}
+
+/**
+ * Everything the host must do, in this order (the I/O contract, etcd-style):
+ *   1. Persist: `snapshot` (if any), then `entries` (overwriting any stored entries at the same or
+ *      higher indexes), then `hardState` (if any) — durably, under the host's fsync policy.
+ *   2. Send `messages` (these may also be sent *before* step 1 completes — see below) and then,
+ *      only after step 1 is durable, `messagesAfterPersist`.
+ *   3. Apply `committedEntries` to the state machine, in order (and restore from `snapshot` first
+ *      if present).
+ *   4. Call `advance(ready)`.
+ * `messages` never depend on unpersisted local state (a leader's AppendEntries may go out while
+ * the leader writes the same entries: Raft thesis §10.2.1). `messagesAfterPersist` do (votes,
+ * append acknowledgements), so sending them early could lose a vote or an acknowledged entry in a
+ * crash.
+ */
+export interface Ready {
+  readonly softState: SoftState | null;
+  readonly hardState: HardState | null;
+  readonly snapshot: SnapshotMeta | null;
+  readonly entries: readonly Entry[];
+  readonly messages: readonly Message[];
+  readonly messagesAfterPersist: readonly Message[];
+  readonly committedEntries: readonly Entry[];
+}
+
+export type ProposeResult =
+  | { readonly ok: true; readonly index: number; readonly term: number }
+  | { readonly ok: false; readonly reason: 'not-leader'; readonly leader: NodeId }
+  | { readonly ok: false; readonly reason: 'transferring'; readonly leader: NodeId };
+
+export type TransferResult =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly reason: 'not-leader' | 'unknown-target' | 'already-leader' | 'transfer-in-progress' };
+
+/** Per-follower replication state as the leader tracks it (etcd's tracker.Progress). */
+export interface ProgressStatus {
+  readonly state: 'probe' | 'replicate' | 'snapshot';
+  readonly matchIndex: number;
+  readonly nextIndex: number;
+  readonly inflight: number;
+  readonly recentActive: boolean;
+}
+
+export interface RaftStatus {
+  readonly id: NodeId;
+  readonly role: Role;
+  readonly term: number;
+  readonly vote: NodeId;
+  readonly leader: NodeId;
+  readonly commit: number;
+  readonly applied: number;
+  readonly firstIndex: number;
+  readonly lastIndex: number;
+  readonly snapshotIndex: number;
+  readonly snapshotTerm: number;
+  /** Only on a leader: the progress of every other voter. */
+  readonly progress: ReadonlyMap<NodeId, ProgressStatus> | null;
+  readonly transferee: NodeId;
+}
