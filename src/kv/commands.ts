@@ -1,0 +1,445 @@
+// The KV commands and their answers, as bytes. A request is what a client proposes (it becomes a
+// log entry's `data`); a response is what applying it produced. Both are binary: no JSON on this
+// path, integers little-endian, byte strings length-prefixed with a u32.
+//
+// Request (format version 1):
+//   offset 0   u8   format version (1)
+//          1   u8   operation: 1 put · 2 get · 3 delete · 4 cas · 5 scan
+//          2   u64  clientId   (1 … 2^53-1)
+//         10   u64  sequence   (1 … 2^53-1)
+//         18   body:
+//     put     u32 keyLength, key, u32 valueLength, value
+//     get     u32 keyLength, key
+//     delete  u32 keyLength, key
+//     cas     u64 expectedVersion (0 = "must not exist"), u32 keyLength, key, u32 valueLength, value
+//     scan    u32 limit, u32 startLength, start, u8 hasEnd (0|1), [u32 endLength, end]
+//   and nothing after the body.
+//
+// Response (format version 1):
+//   offset 0   u8   format version (1)
+//          1   u8   status, then:
+//     1 ok            u64 version (the log index of the write; for a delete, of the delete)
+//     2 value         u64 version, u32 valueLength, value
+//     3 not-found     —
+//     4 cas-mismatch  u64 currentVersion (0 = the key does not exist)
+//     5 scan          u8 hasMore (0|1), u32 count, count × (u64 version, u32 keyLength, key, u32 valueLength, value)
+//     6 error         u8 code, u32 reasonLength, reason (UTF-8)
+//
+// u64 fields carry safe integers only (JavaScript numbers); a larger value is a decode error.
+// Decoding never trusts a length: every field is bounds-checked and a bad one is reported with
+// its name and byte offset (KvDecodeError).
+
+import type { KeyValueVersion } from './ordered-map.js';
+
+export const KV_FORMAT_VERSION = 1;
+
+export type KvCommand =
+  | { readonly type: 'put'; readonly key: Uint8Array; readonly value: Uint8Array }
+  | { readonly type: 'get'; readonly key: Uint8Array }
+  | { readonly type: 'delete'; readonly key: Uint8Array }
+  | { readonly type: 'cas'; readonly key: Uint8Array; readonly expectedVersion: number; readonly value: Uint8Array }
+  | { readonly type: 'scan'; readonly start: Uint8Array; readonly end: Uint8Array | null; readonly limit: number };
+
+export type KvCommandType = KvCommand['type'];
+/** The commands that only read: these may also be answered outside the log (read-index, lease). */
+export type KvReadCommand = Extract<KvCommand, { type: 'get' } | { type: 'scan' }>;
+
+export interface KvRequest {
+  readonly clientId: number;
+  readonly sequence: number;
+  readonly command: KvCommand;
+}
+
+export type KvErrorCode =
+  | 'malformed-request'
+  | 'key-too-large'
+  | 'value-too-large'
+  | 'scan-limit-too-large'
+  | 'stale-request';
+
+export type KvResponse =
+  | { readonly type: 'ok'; readonly version: number }
+  | { readonly type: 'value'; readonly value: Uint8Array; readonly version: number }
+  | { readonly type: 'not-found' }
+  | { readonly type: 'cas-mismatch'; readonly currentVersion: number }
+  /** `hasMore`: keys in the range were left out (by the limit or the response byte bound). */
+  | { readonly type: 'scan'; readonly items: readonly KeyValueVersion[]; readonly hasMore: boolean }
+  | { readonly type: 'error'; readonly code: KvErrorCode; readonly reason: string };
+
+/** Malformed request or response bytes: `field` names what was wrong, `offset` where (in bytes). */
+export class KvDecodeError extends Error {
+  override readonly name = 'KvDecodeError';
+  constructor(
+    readonly what: 'request' | 'response',
+    readonly field: string,
+    readonly offset: number,
+    readonly reason: string,
+  ) {
+    super(`malformed ${what}: ${field} at byte ${offset}: ${reason}`);
+  }
+}
+
+const OPERATION_CODES: Readonly<Record<KvCommandType, number>> = { put: 1, get: 2, delete: 3, cas: 4, scan: 5 };
+const OPERATION_BY_CODE: readonly (KvCommandType | undefined)[] = [undefined, 'put', 'get', 'delete', 'cas', 'scan'];
+
+const STATUS_OK = 1;
+const STATUS_VALUE = 2;
+const STATUS_NOT_FOUND = 3;
+const STATUS_CAS_MISMATCH = 4;
+const STATUS_SCAN = 5;
+const STATUS_ERROR = 6;
+
+const ERROR_CODES: Readonly<Record<KvErrorCode, number>> = {
+  'malformed-request': 1,
+  'key-too-large': 2,
+  'value-too-large': 3,
+  'scan-limit-too-large': 4,
+  'stale-request': 5,
+};
+const ERROR_BY_CODE: readonly (KvErrorCode | undefined)[] = [
+  undefined,
+  'malformed-request',
+  'key-too-large',
+  'value-too-large',
+  'scan-limit-too-large',
+  'stale-request',
+];
+
+export const REQUEST_HEADER_BYTES = 18;
+const TWO_POW_32 = 4294967296;
+/** The high 32-bit word of a u64 that still holds a safe integer is below 2^21. */
+const SAFE_HIGH_WORD_LIMIT = 2097152;
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+// ---------------------------------------------------------------------------------------------
+
+/** A cursor over a buffer sized exactly beforehand, so encoding allocates once. */
+class ByteWriter {
+  readonly bytes: Buffer;
+  offset = 0;
+  constructor(sizeBytes: number) {
+    this.bytes = Buffer.allocUnsafe(sizeBytes);
+  }
+  u8(value: number): void {
+    this.bytes[this.offset++] = value;
+  }
+  u32(value: number): void {
+    this.bytes.writeUInt32LE(value, this.offset);
+    this.offset += 4;
+  }
+  u64(value: number): void {
+    this.bytes.writeUInt32LE(value >>> 0, this.offset);
+    this.bytes.writeUInt32LE(Math.floor(value / TWO_POW_32), this.offset + 4);
+    this.offset += 8;
+  }
+  byteString(value: Uint8Array): void {
+    this.u32(value.length);
+    this.bytes.set(value, this.offset);
+    this.offset += value.length;
+  }
+  done(): Uint8Array {
+    if (this.offset !== this.bytes.length) throw new Error(`encoder sized ${this.bytes.length} bytes but wrote ${this.offset}`);
+    return this.bytes;
+  }
+}
+
+function checkU64(field: string, value: number, minimum: number): void {
+  if (!Number.isSafeInteger(value) || value < minimum) {
+    throw new RangeError(`${field} must be a safe integer ≥ ${minimum}, got ${value}`);
+  }
+}
+
+function checkU32(field: string, value: number): void {
+  if (!Number.isInteger(value) || value < 0 || value >= TWO_POW_32) {
+    throw new RangeError(`${field} must be an integer in [0, 2^32), got ${value}`);
+  }
+}
+
+export function encodeRequest(request: KvRequest): Uint8Array {
+  checkU64('clientId', request.clientId, 1);
+  checkU64('sequence', request.sequence, 1);
+  const command = request.command;
+  let bodyBytes: number;
+  switch (command.type) {
+    case 'put':
+      bodyBytes = 8 + command.key.length + command.value.length;
+      break;
+    case 'get':
+    case 'delete':
+      bodyBytes = 4 + command.key.length;
+      break;
+    case 'cas':
+      checkU64('expectedVersion', command.expectedVersion, 0);
+      bodyBytes = 16 + command.key.length + command.value.length;
+      break;
+    case 'scan':
+      checkU32('limit', command.limit);
+      bodyBytes = 9 + command.start.length + (command.end === null ? 0 : 4 + command.end.length);
+      break;
+  }
+  const writer = new ByteWriter(REQUEST_HEADER_BYTES + bodyBytes);
+  writer.u8(KV_FORMAT_VERSION);
+  writer.u8(OPERATION_CODES[command.type]);
+  writer.u64(request.clientId);
+  writer.u64(request.sequence);
+  switch (command.type) {
+    case 'put':
+      writer.byteString(command.key);
+      writer.byteString(command.value);
+      break;
+    case 'get':
+    case 'delete':
+      writer.byteString(command.key);
+      break;
+    case 'cas':
+      writer.u64(command.expectedVersion);
+      writer.byteString(command.key);
+      writer.byteString(command.value);
+      break;
+    case 'scan':
+      writer.u32(command.limit);
+      writer.byteString(command.start);
+      writer.u8(command.end === null ? 0 : 1);
+      if (command.end !== null) writer.byteString(command.end);
+      break;
+  }
+  return writer.done();
+}
+
+/** The encoded size of a scan item, for the scan response byte bound. */
+export function scanItemBytes(keyLength: number, valueLength: number): number {
+  return 16 + keyLength + valueLength;
+}
+
+export function encodeResponse(response: KvResponse): Uint8Array {
+  switch (response.type) {
+    case 'ok': {
+      const writer = new ByteWriter(10);
+      writer.u8(KV_FORMAT_VERSION);
+      writer.u8(STATUS_OK);
+      writer.u64(response.version);
+      return writer.done();
+    }
+    case 'value': {
+      const writer = new ByteWriter(14 + response.value.length);
+      writer.u8(KV_FORMAT_VERSION);
+      writer.u8(STATUS_VALUE);
+      writer.u64(response.version);
+      writer.byteString(response.value);
+      return writer.done();
+    }
+    case 'not-found': {
+      const writer = new ByteWriter(2);
+      writer.u8(KV_FORMAT_VERSION);
+      writer.u8(STATUS_NOT_FOUND);
+      return writer.done();
+    }
+    case 'cas-mismatch': {
+      const writer = new ByteWriter(10);
+      writer.u8(KV_FORMAT_VERSION);
+      writer.u8(STATUS_CAS_MISMATCH);
+      writer.u64(response.currentVersion);
+      return writer.done();
+    }
+    case 'scan': {
+      let sizeBytes = 7;
+      for (const item of response.items) sizeBytes += scanItemBytes(item.key.length, item.value.length);
+      const writer = new ByteWriter(sizeBytes);
+      writer.u8(KV_FORMAT_VERSION);
+      writer.u8(STATUS_SCAN);
+      writer.u8(response.hasMore ? 1 : 0);
+      writer.u32(response.items.length);
+      for (const item of response.items) {
+        writer.u64(item.version);
+        writer.byteString(item.key);
+        writer.byteString(item.value);
+      }
+      return writer.done();
+    }
+    case 'error': {
+      const reason = Buffer.from(response.reason, 'utf8');
+      const writer = new ByteWriter(7 + reason.length);
+      writer.u8(KV_FORMAT_VERSION);
+      writer.u8(STATUS_ERROR);
+      writer.u8(ERROR_CODES[response.code]);
+      writer.byteString(reason);
+      return writer.done();
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+// ---------------------------------------------------------------------------------------------
+
+/** A bounds-checked cursor; every read names its field so an error says what was cut short. */
+class ByteReader {
+  offset = 0;
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly what: 'request' | 'response',
+  ) {}
+
+  fail(field: string, offset: number, reason: string): never {
+    throw new KvDecodeError(this.what, field, offset, reason);
+  }
+  private need(field: string, count: number): void {
+    const available = this.bytes.length - this.offset;
+    if (available < count) {
+      this.fail(field, this.offset, `needs ${count} bytes but only ${available} remain (input is ${this.bytes.length} bytes)`);
+    }
+  }
+  u8(field: string): number {
+    this.need(field, 1);
+    return this.bytes[this.offset++]!;
+  }
+  u32(field: string): number {
+    this.need(field, 4);
+    const b = this.bytes;
+    const o = this.offset;
+    this.offset += 4;
+    return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x1000000;
+  }
+  u64(field: string, minimum: number): number {
+    const start = this.offset;
+    const low = this.u32(field);
+    const high = this.u32(field);
+    if (high >= SAFE_HIGH_WORD_LIMIT) this.fail(field, start, 'exceeds 2^53-1 (not a safe integer)');
+    const value = high * TWO_POW_32 + low;
+    if (value < minimum) this.fail(field, start, `must be ≥ ${minimum}, got ${value}`);
+    return value;
+  }
+  /** A u32 length then that many bytes, returned as a view (no copy). */
+  byteString(field: string): Uint8Array {
+    const lengthOffset = this.offset;
+    const length = this.u32(`${field} length`);
+    const available = this.bytes.length - this.offset;
+    if (length > available) {
+      this.fail(`${field} length`, lengthOffset, `says ${length} bytes but only ${available} remain (input is ${this.bytes.length} bytes)`);
+    }
+    const view = this.bytes.subarray(this.offset, this.offset + length);
+    this.offset += length;
+    return view;
+  }
+  end(): void {
+    if (this.offset !== this.bytes.length) {
+      this.fail('end', this.offset, `${this.bytes.length - this.offset} unexpected trailing bytes`);
+    }
+  }
+}
+
+function readFormatVersion(reader: ByteReader): void {
+  const version = reader.u8('format version');
+  if (version !== KV_FORMAT_VERSION) reader.fail('format version', 0, `unsupported version ${version} (this build reads ${KV_FORMAT_VERSION})`);
+}
+
+/** The header alone, for attributing an undecodable request to its client. Null if even that is unreadable. */
+export function decodeRequestHeader(bytes: Uint8Array): { clientId: number; sequence: number } | null {
+  try {
+    const reader: ByteReader = new ByteReader(bytes, 'request');
+    readFormatVersion(reader);
+    reader.u8('operation');
+    return { clientId: reader.u64('clientId', 1), sequence: reader.u64('sequence', 1) };
+  } catch (error) {
+    if (error instanceof KvDecodeError) return null;
+    throw error;
+  }
+}
+
+/** Decodes a request; keys and values are views into `bytes` (copy them to keep them). */
+export function decodeRequest(bytes: Uint8Array): KvRequest {
+  const reader: ByteReader = new ByteReader(bytes, 'request');
+  readFormatVersion(reader);
+  const operationOffset = reader.offset;
+  const operationCode = reader.u8('operation');
+  const operation = OPERATION_BY_CODE[operationCode];
+  if (operation === undefined) reader.fail('operation', operationOffset, `unknown operation code ${operationCode} (1 put, 2 get, 3 delete, 4 cas, 5 scan)`);
+  const clientId = reader.u64('clientId', 1);
+  const sequence = reader.u64('sequence', 1);
+  let command: KvCommand;
+  switch (operation) {
+    case 'put': {
+      const key = reader.byteString('key');
+      command = { type: 'put', key, value: reader.byteString('value') };
+      break;
+    }
+    case 'get':
+      command = { type: 'get', key: reader.byteString('key') };
+      break;
+    case 'delete':
+      command = { type: 'delete', key: reader.byteString('key') };
+      break;
+    case 'cas': {
+      const expectedVersion = reader.u64('expectedVersion', 0);
+      const key = reader.byteString('key');
+      command = { type: 'cas', key, expectedVersion, value: reader.byteString('value') };
+      break;
+    }
+    case 'scan': {
+      const limit = reader.u32('limit');
+      const start = reader.byteString('start');
+      const hasEndOffset = reader.offset;
+      const hasEnd = reader.u8('hasEnd');
+      if (hasEnd > 1) reader.fail('hasEnd', hasEndOffset, `must be 0 or 1, got ${hasEnd}`);
+      command = { type: 'scan', limit, start, end: hasEnd === 1 ? reader.byteString('end') : null };
+      break;
+    }
+  }
+  reader.end();
+  return { clientId, sequence, command };
+}
+
+/** Decodes a response; values and keys are views into `bytes`. */
+export function decodeResponse(bytes: Uint8Array): KvResponse {
+  const reader: ByteReader = new ByteReader(bytes, 'response');
+  readFormatVersion(reader);
+  const statusOffset = reader.offset;
+  const status = reader.u8('status');
+  let response: KvResponse;
+  switch (status) {
+    case STATUS_OK:
+      response = { type: 'ok', version: reader.u64('version', 1) };
+      break;
+    case STATUS_VALUE: {
+      const version = reader.u64('version', 1);
+      response = { type: 'value', version, value: reader.byteString('value') };
+      break;
+    }
+    case STATUS_NOT_FOUND:
+      response = { type: 'not-found' };
+      break;
+    case STATUS_CAS_MISMATCH:
+      response = { type: 'cas-mismatch', currentVersion: reader.u64('currentVersion', 0) };
+      break;
+    case STATUS_SCAN: {
+      const hasMoreOffset = reader.offset;
+      const hasMore = reader.u8('hasMore');
+      if (hasMore > 1) reader.fail('hasMore', hasMoreOffset, `must be 0 or 1, got ${hasMore}`);
+      const countOffset = reader.offset;
+      const count = reader.u32('count');
+      // Each item takes at least 16 bytes, so a count the input cannot hold is caught before looping.
+      if (count * 16 > bytes.length - reader.offset) reader.fail('count', countOffset, `${count} items cannot fit in the ${bytes.length - reader.offset} bytes left`);
+      const items: KeyValueVersion[] = [];
+      for (let i = 0; i < count; i++) {
+        const version = reader.u64(`items[${i}].version`, 1);
+        const key = reader.byteString(`items[${i}].key`);
+        items.push({ key, value: reader.byteString(`items[${i}].value`), version });
+      }
+      response = { type: 'scan', items, hasMore: hasMore === 1 };
+      break;
+    }
+    case STATUS_ERROR: {
+      const codeOffset = reader.offset;
+      const codeNumber = reader.u8('error code');
+      const code = ERROR_BY_CODE[codeNumber];
+      if (code === undefined) reader.fail('error code', codeOffset, `unknown error code ${codeNumber}`);
+      response = { type: 'error', code, reason: Buffer.from(reader.byteString('reason')).toString('utf8') };
+      break;
+    }
+    default:
+      reader.fail('status', statusOffset, `unknown status ${status}`);
+  }
+  reader.end();
+  return response;
+}
