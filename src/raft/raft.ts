@@ -549,15 +549,18 @@ export class RaftNode {
     if (prevLogIndex < commit) {
       // Everything up to our commit is settled and matches any current leader's log; skip that
       // part (it may also be compacted away here, so its terms cannot be checked anyway).
+      // By Log Matching, checking the last overlapping entry checks the overlap (where not compacted).
       const skip = commit - prevLogIndex;
+      const lastOverlap = entries[Math.min(skip, entries.length) - 1];
+      const ourTerm = lastOverlap === undefined ? undefined : this.log.termAt(lastOverlap.index);
+      if (lastOverlap !== undefined && ourTerm !== undefined && ourTerm !== lastOverlap.term) {
+        this.fail(lastOverlap.index, `leader ${message.from} sent term ${lastOverlap.term} for a committed entry of term ${ourTerm}`);
+      }
       if (entries.length <= skip) {
         this.respondAppend(message.from, true, commit, 0, 0);
         return;
       }
       const atCommit = entries[skip - 1]!;
-      if (atCommit.term !== this.log.termAt(commit)) {
-        this.fail(commit, `leader ${message.from} sent term ${atCommit.term} for the committed entry of term ${String(this.log.termAt(commit))}`);
-      }
       prevLogIndex = commit;
       prevLogTerm = atCommit.term;
       entries = entries.slice(skip);

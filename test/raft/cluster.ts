@@ -56,6 +56,11 @@ export function persistReady(disk: NodeDisk, ready: Ready): void {
   if (ready.hardState !== null) disk.hardState = ready.hardState;
 }
 
+export function diskEntry(disk: NodeDisk, index: number): Entry | undefined {
+  const base = disk.snapshot === null ? 0 : disk.snapshot.index;
+  return disk.entries[index - base - 1];
+}
+
 export class TestCluster {
   readonly ids: NodeId[];
   readonly nodes = new Map<NodeId, RaftNode>();
@@ -66,7 +71,8 @@ export class TestCluster {
   private readonly cutLinks = new Set<string>();
   /** Extra drop rule a scenario may set. */
   dropIf: (message: Message) => boolean = () => false;
-  deliveredCount = 0;
+  /** Every message delivered, in order (for counting rounds and messages). */
+  delivered: Message[] = [];
 
   constructor(
     size: number,
@@ -97,6 +103,10 @@ export class TestCluster {
       this.inFlight.push(...ready.messages, ...ready.messagesAfterPersist);
       if (ready.snapshot !== null) disk.appliedIndex = ready.snapshot.index;
       for (const entry of ready.committedEntries) {
+        // The host applies only what it has persisted: the contract says committed entries never
+        // run ahead of the entries persisted so far (including this Ready's).
+        const stored = diskEntry(disk, entry.index);
+        if (stored === undefined || stored.term !== entry.term) throw new Error(`node ${id} told to apply ${entry.index} which is not on its disk`);
         if (entry.index !== disk.appliedIndex + 1) throw new Error(`node ${id} applied ${entry.index} after ${disk.appliedIndex}`);
         disk.applied.push(entry);
         disk.appliedIndex = entry.index;
@@ -135,9 +145,9 @@ export class TestCluster {
     for (const message of wave) {
       if (this.isDropped(message)) continue;
       this.node(message.to).step(message);
+      this.delivered.push(message);
       delivered += 1;
     }
-    this.deliveredCount += delivered;
     this.processAll();
     return delivered;
   }
@@ -182,6 +192,18 @@ export class TestCluster {
 
   appliedTexts(id: NodeId): string[] {
     return this.disk(id).applied.filter((entry) => entry.data.length > 0).map((entry) => text(entry.data));
+  }
+
+  /** Replace node `id` by one restored with a log of the given terms (all durable) at `term`. */
+  loadLog(id: NodeId, terms: number[], term: number, commit = 0): void {
+    const entries = terms.map((entryTerm, position) => ({ index: position + 1, term: entryTerm, data: bytes(`i${position + 1}t${entryTerm}`) }));
+    const disk = this.disk(id);
+    disk.entries = entries;
+    disk.hardState = { term, vote: 0, commit };
+    disk.snapshot = null;
+    disk.applied = entries.slice(0, commit);
+    disk.appliedIndex = commit;
+    this.restart(id, this.overrides, id);
   }
 
   /** A fresh RaftNode for `id` from its disk, as after a crash (unpersisted state lost). */
