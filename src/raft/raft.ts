@@ -774,7 +774,11 @@ export class RaftNode {
   private sendEmptyAppend(peer: NodeId, peerProgress: Progress): void {
     const prevLogIndex = peerProgress.nextIndex - 1;
     const prevLogTerm = this.log.termAt(prevLogIndex);
-    if (prevLogTerm === undefined) return;
+    if (prevLogTerm === undefined) {
+      // The window's entries were compacted meanwhile: only a snapshot can bring the follower back.
+      this.sendSnapshot(peer, peerProgress);
+      return;
+    }
     this.send({ type: 'AppendEntries', from: this.id, to: peer, term: this.term, prevLogIndex, prevLogTerm, entries: [], commit: this.log.commitIndex }, false);
   }
 

@@ -156,3 +156,23 @@ test('the snapshot goes to the host as metadata and a proposal after it still co
   assert.deepEqual(cluster.appliedTexts(1), ['a', 'b']);
   assert.equal(cluster.node(1).propose(bytes('c')).ok, true);
 });
+
+test('sim bug 1: a follower whose lost inflight window was compacted away gets a snapshot', () => {
+  // A replicate follower loses its whole window, then the leader compacts past it: the heartbeat
+  // response recovery path used to find no term at nextIndex-1 and silently send nothing, forever.
+  const cluster = new TestCluster(3, { maxInflight: 2 });
+  cluster.campaign(1);
+  cluster.tickAll(1);
+  cluster.dropIf = (m) => m.to === 3;
+  for (let i = 0; i < 6; i++) cluster.propose(1, `x${i}`);
+  cluster.stabilize();
+  cluster.tickAll(1);
+  const leader = cluster.node(1);
+  assert.equal(leader.status().progress!.get(3)!.inflight, 2);
+  leader.compact(snapshotOf(cluster, 1, 6));
+  cluster.heal();
+  cluster.tickAll(3);
+  assert.equal(cluster.disk(3).snapshot?.index, 6);
+  assert.equal(cluster.node(3).status().lastIndex, leader.status().lastIndex);
+  assert.equal(cluster.node(3).status().commit, leader.status().commit);
+});
