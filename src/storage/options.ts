@@ -1,0 +1,118 @@
+// The storage switches as a profile sets them, resolved with defaults and checked with errors that
+// name the field. The fsync policy's safety label travels with the resolved settings so every
+// report can print it.
+
+import { parseCodecName, CodecNameError, type CodecSpec } from './codec.js';
+import { StorageOptionsError } from './errors.js';
+import { realFileOps, type FileOps } from './file-ops.js';
+
+export type FsyncPolicy = 'always' | 'batched' | 'none';
+export const FSYNC_POLICIES: readonly FsyncPolicy[] = ['always', 'batched', 'none'];
+
+/** 'unsafe' means an acknowledged append can be lost in a crash (fsync 'none'). */
+export type StorageSafety = 'safe' | 'unsafe';
+
+export type StorageWarning =
+  | { readonly kind: 'torn-tail'; readonly file: string; readonly offsetBytes: number; readonly droppedBytes: number; readonly message: string }
+  | { readonly kind: 'repair-truncated'; readonly file: string; readonly offsetBytes: number; readonly droppedBytes: number; readonly message: string }
+  | { readonly kind: 'repair-removed-segment'; readonly file: string; readonly droppedBytes: number; readonly message: string }
+  | { readonly kind: 'stale-temporary-file'; readonly file: string; readonly message: string }
+  | { readonly kind: 'unsafe-fsync'; readonly message: string };
+
+export interface StorageOptionsInput {
+  /** Default 'always'. 'none' needs `allowUnsafe: true`. */
+  readonly fsync?: FsyncPolicy;
+  /** Must be true for fsync 'none': the caller accepts that acknowledged appends may be lost. */
+  readonly allowUnsafe?: boolean;
+  /**
+   * Batched: how long the writer waits after the first queued append before it writes and
+   * syncs, so appends arriving meanwhile share the sync. 0 (default) = the next event-loop turn;
+   * larger values are rounded up to the timer resolution (1 ms). Appends that arrive while a sync
+   * is in flight always share the next sync, whatever the window.
+   */
+  readonly batchWindowUs?: number;
+  /** Batched: at most this many append calls share one sync (default 1024). */
+  readonly batchMaxAppends?: number;
+  /** Batched: at most this many framed bytes share one sync (default 4 MiB; one larger append still goes alone). */
+  readonly batchMaxBytes?: number;
+  /** Default 'none'. */
+  readonly logCodec?: string;
+  /** Default 'none'. */
+  readonly snapshotCodec?: string;
+  /** A segment is closed and a new one started once it reaches this size (default 64 MiB). */
+  readonly segmentSizeBytes?: number;
+  /** Snapshot files kept, newest first (default 2). */
+  readonly snapshotsToKeep?: number;
+  /** Truncate at mid-log corruption instead of refusing to open (says what is lost). Default false. */
+  readonly repair?: boolean;
+  /** The file-system seam; tests pass a FaultInjectingFileOps. */
+  readonly fileOps?: FileOps;
+  /** Receives every warning (torn tail truncated, repair, stale temporary file); default: console.warn. */
+  readonly onWarning?: (warning: StorageWarning) => void;
+}
+
+export interface StorageSettings {
+  readonly fsync: FsyncPolicy;
+  readonly safety: StorageSafety;
+  readonly batchWindowUs: number;
+  readonly batchMaxAppends: number;
+  readonly batchMaxBytes: number;
+  readonly logCodec: CodecSpec;
+  readonly snapshotCodec: CodecSpec;
+  readonly segmentSizeBytes: number;
+  readonly snapshotsToKeep: number;
+  readonly repair: boolean;
+  readonly fileOps: FileOps;
+  readonly onWarning: (warning: StorageWarning) => void;
+}
+
+function defaultWarning(warning: StorageWarning): void {
+  console.warn(`[storage] ${warning.kind}: ${warning.message}`);
+}
+
+function integerIn(field: string, value: number | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new StorageOptionsError(field, `must be an integer from ${min} to ${max}, got ${value}`);
+  }
+  return value;
+}
+
+function codecOption(field: string, value: string | undefined): CodecSpec {
+  if (value === undefined) return { kind: 'none' };
+  try {
+    return parseCodecName(value, field);
+  } catch (error) {
+    if (error instanceof CodecNameError) throw new StorageOptionsError(field, error.message);
+    throw error;
+  }
+}
+
+export function resolveStorageOptions(input: StorageOptionsInput = {}): StorageSettings {
+  const fsync = input.fsync ?? 'always';
+  if (!FSYNC_POLICIES.includes(fsync)) {
+    throw new StorageOptionsError('storage.fsync', `unknown policy '${String(fsync)}'; valid: ${FSYNC_POLICIES.join(', ')}`);
+  }
+  if (fsync === 'none' && input.allowUnsafe !== true) {
+    throw new StorageOptionsError(
+      'storage.fsync',
+      "'none' never syncs, so acknowledged appends can be lost in a crash; set storage.allowUnsafe: true to accept that (the run is then labelled unsafe)",
+    );
+  }
+  const onWarning = input.onWarning ?? defaultWarning;
+  const settings: StorageSettings = {
+    fsync,
+    safety: fsync === 'none' ? 'unsafe' : 'safe',
+    batchWindowUs: integerIn('storage.batchWindowUs', input.batchWindowUs, 0, 0, 1_000_000),
+    batchMaxAppends: integerIn('storage.batchMaxAppends', input.batchMaxAppends, 1024, 1, 1_000_000),
+    batchMaxBytes: integerIn('storage.batchMaxBytes', input.batchMaxBytes, 4 * 1024 * 1024, 1, 1024 * 1024 * 1024),
+    logCodec: codecOption('storage.logCodec', input.logCodec),
+    snapshotCodec: codecOption('storage.snapshotCodec', input.snapshotCodec),
+    segmentSizeBytes: integerIn('storage.segmentSizeBytes', input.segmentSizeBytes, 64 * 1024 * 1024, 4096, 4 * 1024 * 1024 * 1024),
+    snapshotsToKeep: integerIn('storage.snapshotsToKeep', input.snapshotsToKeep, 2, 1, 1000),
+    repair: input.repair ?? false,
+    fileOps: input.fileOps ?? realFileOps,
+    onWarning,
+  };
+  return settings;
+}

@@ -1,0 +1,202 @@
+// Framing of write-ahead-log records (the layout is described in FORMAT.md and at the top of
+// wal.ts). This module only turns typed values into framed bytes and back; it knows nothing about
+// files, segments or recovery policy.
+
+import { crc32c } from '@node-rs/crc32';
+import { isCodecId, type CodecId } from './codec.js';
+import type { Entry, HardState } from '../raft/types.js';
+
+export const RECORD_HEADER_BYTES = 16;
+/** No single record may exceed this: a bigger length field is taken as damage, not as data. */
+export const RECORD_PAYLOAD_MAX_BYTES = 256 * 1024 * 1024;
+
+export const RECORD_TYPE = { segmentHeader: 1, entries: 2, hardState: 3, snapshotMarker: 4 } as const;
+export type RecordType = (typeof RECORD_TYPE)[keyof typeof RECORD_TYPE];
+
+export const SEGMENT_MAGIC = 'RBWALSG1';
+export const WAL_FORMAT_VERSION = 1;
+
+const TWO_POW_32 = 4294967296;
+
+function isRecordType(value: number): value is RecordType {
+  return value >= RECORD_TYPE.segmentHeader && value <= RECORD_TYPE.snapshotMarker;
+}
+
+export function writeUint64(view: DataView, offset: number, value: number): void {
+  view.setUint32(offset, value % TWO_POW_32, true);
+  view.setUint32(offset + 4, Math.floor(value / TWO_POW_32), true);
+}
+
+export function readUint64(view: DataView, offset: number): number {
+  return view.getUint32(offset + 4, true) * TWO_POW_32 + view.getUint32(offset, true);
+}
+
+function viewOf(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Frames one record: header (length, type, codec, payload CRC32C, header CRC32C) then payload. */
+export function frameRecord(type: RecordType, codecId: CodecId, payload: Uint8Array): Uint8Array {
+  if (payload.byteLength > RECORD_PAYLOAD_MAX_BYTES) {
+    throw new RangeError(`record payload of ${payload.byteLength} bytes exceeds the ${RECORD_PAYLOAD_MAX_BYTES}-byte limit`);
+  }
+  const framed = new Uint8Array(RECORD_HEADER_BYTES + payload.byteLength);
+  const view = viewOf(framed);
+  view.setUint32(0, payload.byteLength, true);
+  view.setUint8(4, type);
+  view.setUint8(5, codecId);
+  view.setUint16(6, 0, true);
+  view.setUint32(8, crc32c(payload), true);
+  view.setUint32(12, crc32c(framed.subarray(0, 12)), true);
+  framed.set(payload, RECORD_HEADER_BYTES);
+  return framed;
+}
+
+export type ParsedRecord =
+  | {
+      readonly kind: 'record';
+      readonly type: RecordType;
+      readonly codecId: CodecId;
+      /** A view into the scanned bytes (not a copy). */
+      readonly payload: Uint8Array;
+      readonly nextOffset: number;
+    }
+  | { readonly kind: 'bad'; readonly reason: string; readonly incomplete: boolean };
+
+/** Parses the record starting at `offset`; never throws. */
+export function parseRecordAt(bytes: Uint8Array, offset: number): ParsedRecord {
+  const remaining = bytes.byteLength - offset;
+  if (remaining < RECORD_HEADER_BYTES) {
+    return { kind: 'bad', reason: `only ${remaining} bytes left, less than a ${RECORD_HEADER_BYTES}-byte record header`, incomplete: true };
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, RECORD_HEADER_BYTES);
+  const headerCrc = view.getUint32(12, true);
+  if (crc32c(bytes.subarray(offset, offset + 12)) !== headerCrc) {
+    return { kind: 'bad', reason: 'record header checksum mismatch', incomplete: false };
+  }
+  const payloadBytes = view.getUint32(0, true);
+  const type = view.getUint8(4);
+  const codecId = view.getUint8(5);
+  if (!isRecordType(type)) return { kind: 'bad', reason: `unknown record type ${type}`, incomplete: false };
+  if (!isCodecId(codecId)) return { kind: 'bad', reason: `unknown codec id ${codecId}`, incomplete: false };
+  if (payloadBytes > RECORD_PAYLOAD_MAX_BYTES) return { kind: 'bad', reason: `record length ${payloadBytes} exceeds the limit`, incomplete: false };
+  const payloadStart = offset + RECORD_HEADER_BYTES;
+  if (payloadStart + payloadBytes > bytes.byteLength) {
+    return {
+      kind: 'bad',
+      reason: `record of ${payloadBytes} payload bytes runs past the end of the file (${bytes.byteLength - payloadStart} present)`,
+      incomplete: true,
+    };
+  }
+  const payload = bytes.subarray(payloadStart, payloadStart + payloadBytes);
+  if (crc32c(payload) !== view.getUint32(8, true)) {
+    return { kind: 'bad', reason: 'record payload checksum mismatch', incomplete: false };
+  }
+  return { kind: 'record', type, codecId, payload, nextOffset: payloadStart + payloadBytes };
+}
+
+/**
+ * Whether any intact record starts after `offset`. Used to tell a torn tail (nothing intact
+ * follows the damage) from damage in the middle of the log (intact records follow). Cheap
+ * byte tests reject most positions before a checksum is computed.
+ */
+export function intactRecordAfter(bytes: Uint8Array, offset: number): number | null {
+  const lastStart = bytes.byteLength - RECORD_HEADER_BYTES;
+  for (let start = offset + 1; start <= lastStart; start++) {
+    const type = bytes[start + 4]!;
+    if (!isRecordType(type) || !isCodecId(bytes[start + 5]!) || bytes[start + 6] !== 0 || bytes[start + 7] !== 0) continue;
+    const parsed = parseRecordAt(bytes, start);
+    if (parsed.kind === 'record') return start;
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Payloads
+// ---------------------------------------------------------------------------------------------
+
+export function encodeSegmentHeader(segmentSequence: number): Uint8Array {
+  const payload = new Uint8Array(8 + 4 + 8);
+  payload.set(new TextEncoder().encode(SEGMENT_MAGIC), 0);
+  const view = viewOf(payload);
+  view.setUint32(8, WAL_FORMAT_VERSION, true);
+  writeUint64(view, 12, segmentSequence);
+  return payload;
+}
+
+export function decodeSegmentHeader(payload: Uint8Array): { magic: string; version: number; segmentSequence: number } | null {
+  if (payload.byteLength !== 20) return null;
+  const view = viewOf(payload);
+  return {
+    magic: new TextDecoder().decode(payload.subarray(0, 8)),
+    version: view.getUint32(8, true),
+    segmentSequence: readUint64(view, 12),
+  };
+}
+
+/** Entries are contiguous, so the index is stored once: firstIndex u64, count u32, then (term u64, length u32, data) each. */
+export function encodeEntries(entries: readonly Entry[]): Uint8Array {
+  let sizeBytes = 12;
+  for (const entry of entries) sizeBytes += 12 + entry.data.byteLength;
+  const payload = new Uint8Array(sizeBytes);
+  const view = viewOf(payload);
+  writeUint64(view, 0, entries[0]?.index ?? 0);
+  view.setUint32(8, entries.length, true);
+  let offset = 12;
+  for (const entry of entries) {
+    writeUint64(view, offset, entry.term);
+    view.setUint32(offset + 8, entry.data.byteLength, true);
+    payload.set(entry.data, offset + 12);
+    offset += 12 + entry.data.byteLength;
+  }
+  return payload;
+}
+
+/** Decodes an entries payload; the data arrays are views into `payload`. Returns a reason string if malformed. */
+export function decodeEntries(payload: Uint8Array): Entry[] | string {
+  if (payload.byteLength < 12) return `entries payload of ${payload.byteLength} bytes is shorter than its 12-byte header`;
+  const view = viewOf(payload);
+  const firstIndex = readUint64(view, 0);
+  const count = view.getUint32(8, true);
+  const entries: Entry[] = [];
+  let offset = 12;
+  for (let i = 0; i < count; i++) {
+    if (offset + 12 > payload.byteLength) return `entry ${i} of ${count} header runs past the payload`;
+    const term = readUint64(view, offset);
+    const dataBytes = view.getUint32(offset + 8, true);
+    if (offset + 12 + dataBytes > payload.byteLength) return `entry ${i} of ${count} data runs past the payload`;
+    entries.push({ index: firstIndex + i, term, data: payload.subarray(offset + 12, offset + 12 + dataBytes) });
+    offset += 12 + dataBytes;
+  }
+  if (offset !== payload.byteLength) return `entries payload has ${payload.byteLength - offset} trailing bytes`;
+  return entries;
+}
+
+export function encodeHardState(hardState: HardState): Uint8Array {
+  const payload = new Uint8Array(24);
+  const view = viewOf(payload);
+  writeUint64(view, 0, hardState.term);
+  writeUint64(view, 8, hardState.vote);
+  writeUint64(view, 16, hardState.commit);
+  return payload;
+}
+
+export function decodeHardState(payload: Uint8Array): HardState | null {
+  if (payload.byteLength !== 24) return null;
+  const view = viewOf(payload);
+  return { term: readUint64(view, 0), vote: readUint64(view, 8), commit: readUint64(view, 16) };
+}
+
+export function encodeSnapshotMarker(index: number, term: number): Uint8Array {
+  const payload = new Uint8Array(16);
+  const view = viewOf(payload);
+  writeUint64(view, 0, index);
+  writeUint64(view, 8, term);
+  return payload;
+}
+
+export function decodeSnapshotMarker(payload: Uint8Array): { index: number; term: number } | null {
+  if (payload.byteLength !== 16) return null;
+  const view = viewOf(payload);
+  return { index: readUint64(view, 0), term: readUint64(view, 8) };
+}

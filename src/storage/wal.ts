@@ -1,0 +1,755 @@
+// The write-ahead log: segmented append-only files of framed, checksummed records holding Raft
+// entries, hard state and snapshot markers, with torn-tail recovery, conflict truncation,
+// compaction and the fsync policy (always / batched group commit / none).
+//
+// ON-DISK LAYOUT (also in FORMAT.md, which is the longer version)
+//   <dir>/wal/<sequence, 16 decimal digits>.wal      e.g. 0000000000000001.wal
+//   Segment sequences are consecutive; compaction removes the oldest, so the first need not be 1.
+//   A segment is a run of records. Every record is
+//     offset 0  u32 LE  payload length in bytes (as stored, i.e. after compression)
+//            4  u8      record type: 1 segment header, 2 entries, 3 hard state, 4 snapshot marker
+//            5  u8      codec id of the payload: 0 none, 1 lz4, 2 zstd
+//            6  u16     reserved, 0
+//            8  u32 LE  CRC32C of the payload
+//           12  u32 LE  CRC32C of bytes 0..11 of this header
+//           16  payload
+//   The header has its own checksum so a damaged length field is recognised as damage instead of
+//   being followed off the end of the file (which would make mid-file damage look like a torn tail).
+//   Payloads (u64 = two u32 LE, low word first; all integers are safe integers):
+//     1 segment header  "RBWALSG1", u32 format version (1), u64 segment sequence    — never compressed
+//     2 entries         u64 first index, u32 count, then per entry: u64 term, u32 data length, data
+//                       — the whole batch is compressed as one unit with the log codec
+//     3 hard state      u64 term, u64 vote, u64 commit                                — never compressed
+//     4 snapshot marker u64 index, u64 term, u8 keepSuffix (1: entries above index are kept; 0:
+//                       the whole log was discarded because it conflicted with the snapshot)
+//   Every segment starts with its header record followed by the hard state current when it was
+//   created, so removing older segments never loses the hard state.
+//
+// REPLAY RULES (open): records are applied in order. An entries record whose first index is at or
+// below the last index replaces the suffix from that index (a Raft conflict overwrite). A record
+// that starts past last index + 1 is allowed only where the log below it is covered by the
+// snapshot (after compaction or an installed snapshot); anywhere else it is corruption. After
+// replay, entries at or below the snapshot index are dropped and the rest must start at
+// snapshot index + 1. The last hard state record wins.
+//
+// DAMAGE (open): a record that fails its checks in the last segment, with no intact record after
+// it, is a torn tail: the file is truncated there and a warning names file, offset and bytes
+// dropped. Any other failing record (in an older segment, or with intact records after it) is
+// corruption: opening throws StorageCorruptionError naming file and offset, unless `repair` is
+// set, which truncates there, removes the later segments and warns what was lost. Under a
+// process crash (SIGKILL) a torn write is always a prefix, so the first rule covers it. Under
+// power loss a torn write can also leave a damaged sector *followed* by intact sectors of the same
+// unsynced write; that shows up as corruption (the safe side: refuse, and let an operator repair).
+//
+// DURABILITY: an append resolves when its records are written and, under 'always' and 'batched',
+// fdatasync'ed. 'always' syncs every append call separately. 'batched' writes every append queued
+// (up to batchMaxAppends / batchMaxBytes) with one write() and one fdatasync: appends that arrive
+// while a sync is in flight, or within the window, share the next sync. 'none' never syncs
+// (labelled unsafe). New segment files are fsync'ed and so is the directory. A failed write or
+// sync stops the log (see StorageIoError): pending and later appends reject with that error and
+// the files stay readable; reopening re-scans them.
+//
+// MEMORY: the entries after the snapshot are held in memory (the Raft core holds them too) so
+// reads are array slices; compaction bounds them. Open reads one segment at a time into memory.
+
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Entry, HardState } from '../raft/types.js';
+import { createCodec, decompressWith, CODEC_ID, type Codec } from './codec.js';
+import { StorageCounters } from './counters.js';
+import { StorageCorruptionError, StorageIoError, StorageUsageError, errorCodeOf, messageOf } from './errors.js';
+import type { StorageFile } from './file-ops.js';
+import type { StorageSettings } from './options.js';
+import {
+  RECORD_TYPE,
+  SEGMENT_MAGIC,
+  WAL_FORMAT_VERSION,
+  decodeEntries,
+  decodeHardState,
+  decodeSegmentHeader,
+  encodeEntries,
+  encodeHardState,
+  encodeSegmentHeader,
+  frameRecord,
+  intactRecordAfter,
+  parseRecordAt,
+  readUint64,
+  writeUint64,
+} from './record.js';
+
+export const EMPTY_HARD_STATE: HardState = { term: 0, vote: 0, commit: 0 };
+
+/** The snapshot the log sits on: entries at or below `index` live in the snapshot, not the log. */
+export interface LogBase {
+  readonly index: number;
+  readonly term: number;
+}
+
+export interface WalRecovered {
+  readonly hardState: HardState;
+  /** Contiguous, starting at base.index + 1. */
+  readonly entries: readonly Entry[];
+  /** The newest snapshot marker found in the log, if any. */
+  readonly lastMarker: LogBase | null;
+}
+
+/** Appends waiting for the writer; past this, append() rejects instead of queueing without end. */
+export const WAL_QUEUE_MAX_APPENDS = 65_536;
+
+const SEGMENT_NAME = /^(\d{16})\.wal$/;
+
+function segmentName(sequence: number): string {
+  return `${String(sequence).padStart(16, '0')}.wal`;
+}
+
+interface Segment {
+  readonly sequence: number;
+  readonly path: string;
+  sizeBytes: number;
+  /** The highest entry index in any entries record of this segment (0 if none). */
+  maxEntryIndex: number;
+}
+
+interface PendingAppend {
+  readonly framed: Promise<Uint8Array>;
+  readonly maxEntryIndex: number;
+  readonly hardState: HardState | null;
+  readonly forceSync: boolean;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
+function checkSafeInteger(field: string, value: number, min: number): void {
+  if (!Number.isSafeInteger(value) || value < min) throw new StorageUsageError(`${field} must be a safe integer ≥ ${min}, got ${value}`);
+}
+
+function concat(chunks: readonly Uint8Array[], totalBytes: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const joined = new Uint8Array(totalBytes);
+  let offset = 0;
+  for (const chunk of chunks) {
+    joined.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return joined;
+}
+
+function encodeMarker(index: number, term: number, keepSuffix: boolean): Uint8Array {
+  const payload = new Uint8Array(17);
+  const view = new DataView(payload.buffer);
+  writeUint64(view, 0, index);
+  writeUint64(view, 8, term);
+  view.setUint8(16, keepSuffix ? 1 : 0);
+  return payload;
+}
+
+function decodeMarker(payload: Uint8Array): { index: number; term: number; keepSuffix: boolean } | null {
+  if (payload.byteLength !== 17) return null;
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  const keep = view.getUint8(16);
+  if (keep > 1) return null;
+  return { index: readUint64(view, 0), term: readUint64(view, 8), keepSuffix: keep === 1 };
+}
+
+async function readWholeFile(file: StorageFile): Promise<Uint8Array> {
+  const sizeBytes = await file.sizeBytes();
+  const bytes = new Uint8Array(sizeBytes);
+  let offset = 0;
+  // Bounded: each read returns > 0 bytes until the size read above is reached, or we stop at EOF.
+  while (offset < sizeBytes) {
+    const readBytes = await file.read(bytes.subarray(offset), offset);
+    if (readBytes === 0) break;
+    offset += readBytes;
+  }
+  return offset === sizeBytes ? bytes : bytes.subarray(0, offset);
+}
+
+/** In-memory replay of records into a log, applying the rules described at the top of this file. */
+class Replay {
+  entries: Entry[] = [];
+  hardState: HardState = EMPTY_HARD_STATE;
+  lastMarker: LogBase | null = null;
+
+  constructor(private readonly base: LogBase) {}
+
+  lastIndex(): number {
+    return this.entries.length === 0 ? 0 : this.entries[this.entries.length - 1]!.index;
+  }
+
+  /** Returns a reason string if the batch cannot follow the log (a gap above the covered part). */
+  applyEntries(batch: Entry[]): string | null {
+    if (batch.length === 0) return null;
+    const firstIndex = batch[0]!.index;
+    if (this.entries.length === 0) {
+      this.entries = batch;
+      return null;
+    }
+    const logFirst = this.entries[0]!.index;
+    const logLast = this.lastIndex();
+    const coverIndex = Math.max(this.base.index, this.lastMarker?.index ?? 0);
+    if (firstIndex > logLast + 1) {
+      if (logLast > coverIndex) return `entries start at index ${firstIndex} but the log ends at ${logLast} (gap)`;
+      this.entries = batch;
+      return null;
+    }
+    if (firstIndex <= logLast) this.entries.length = Math.max(0, firstIndex - logFirst);
+    for (const entry of batch) this.entries.push(entry);
+    return null;
+  }
+
+  applyMarker(marker: { index: number; term: number; keepSuffix: boolean }): void {
+    if (!marker.keepSuffix) this.entries = [];
+    this.lastMarker = { index: marker.index, term: marker.term };
+  }
+}
+
+export class WriteAheadLog {
+  readonly counters = new StorageCounters();
+  private readonly logCodec: Codec;
+  private readonly dir: string;
+  private active: StorageFile;
+  private queue: PendingAppend[] = [];
+  private writing = false;
+  private failure: StorageIoError | null = null;
+  private closed = false;
+  private drainWaiters: (() => void)[] = [];
+  /** The hard state as of the last record written to disk (starts each new segment). */
+  private writtenHardState: HardState;
+
+  private constructor(
+    private readonly settings: StorageSettings,
+    walDir: string,
+    private readonly segments: Segment[],
+    activeFile: StorageFile,
+    private log: Entry[],
+    private base: LogBase,
+    private currentHardState: HardState,
+  ) {
+    this.dir = walDir;
+    this.active = activeFile;
+    this.logCodec = createCodec(settings.logCodec);
+    this.writtenHardState = currentHardState;
+  }
+
+  /**
+   * Opens (creating if needed) the log in `<dir>/wal`, scans every segment and replays it on top
+   * of `base` (the newest snapshot, or index 0). Throws StorageCorruptionError on damage that is
+   * not a torn tail, unless settings.repair.
+   */
+  static async open(dir: string, settings: StorageSettings, base: LogBase): Promise<{ wal: WriteAheadLog; recovered: WalRecovered }> {
+    const fileOps = settings.fileOps;
+    const walDir = join(dir, 'wal');
+    await fileOps.mkdir(walDir);
+    const names = (await fileOps.readdir(walDir)).filter((name) => SEGMENT_NAME.test(name)).sort();
+    const segments: Segment[] = [];
+    for (const name of names) {
+      const sequence = Number(SEGMENT_NAME.exec(name)![1]);
+      const previous = segments[segments.length - 1];
+      if (previous !== undefined && sequence !== previous.sequence + 1) {
+        throw new StorageCorruptionError(join(walDir, name), 0, `segment ${previous.sequence + 1} is missing (found ${previous.sequence} then ${sequence})`);
+      }
+      segments.push({ sequence, path: join(walDir, name), sizeBytes: 0, maxEntryIndex: 0 });
+    }
+
+    const replay = new Replay(base);
+    for (let i = 0; i < segments.length; i++) {
+      const segment = segments[i]!;
+      const isLast = i === segments.length - 1;
+      const keptBytes = await WriteAheadLog.scanSegment(segment, isLast, replay, settings);
+      if (keptBytes !== null) {
+        // Repair cut this segment short: every later segment follows the lost records and goes too.
+        for (const later of segments.splice(i + 1)) {
+          settings.onWarning({
+            kind: 'repair-removed-segment',
+            file: later.path,
+            droppedBytes: later.sizeBytes,
+            message: `repair removed segment ${later.path}, which followed the damage in ${segment.path}`,
+          });
+          await fileOps.unlink(later.path);
+        }
+        await fileOps.syncDirectory(walDir);
+        break;
+      }
+    }
+
+    // A last segment left empty (a crash while it was being created) is removed and re-created.
+    const lastSegment = segments[segments.length - 1];
+    if (lastSegment !== undefined && lastSegment.sizeBytes === 0) {
+      await fileOps.unlink(lastSegment.path);
+      await fileOps.syncDirectory(walDir);
+      segments.pop();
+    }
+
+    if (replay.lastMarker !== null && replay.lastMarker.index > base.index) {
+      throw new StorageCorruptionError(
+        walDir,
+        0,
+        `the log records a snapshot at index ${replay.lastMarker.index} but the newest snapshot file is at index ${base.index}`,
+      );
+    }
+    let entries = replay.entries;
+    // A snapshot saved without its marker (a crash between the two): apply the marker rule now.
+    if (base.index > 0 && (replay.lastMarker === null || replay.lastMarker.index < base.index)) {
+      const first = entries[0]?.index ?? 0;
+      const atBase = base.index >= first ? entries[base.index - first] : undefined;
+      const keepSuffix = entries.length > 0 && (atBase?.term === base.term || first === base.index + 1);
+      if (!keepSuffix) entries = [];
+    }
+    const firstIndex = entries[0]?.index ?? 0;
+    if (firstIndex !== 0 && firstIndex <= base.index) entries = entries.slice(Math.min(entries.length, base.index + 1 - firstIndex));
+    if (entries.length > 0 && entries[0]!.index !== base.index + 1) {
+      throw new StorageCorruptionError(
+        segments[0]?.path ?? walDir,
+        0,
+        `the log starts at index ${entries[0]!.index} but the snapshot covers only up to ${base.index}: entries are missing`,
+      );
+    }
+
+    let activeFile: StorageFile;
+    if (segments.length === 0) {
+      const sequence = 1;
+      activeFile = await WriteAheadLog.createSegment(walDir, sequence, replay.hardState, settings);
+      segments.push({ sequence, path: activeFile.path, sizeBytes: await activeFile.sizeBytes(), maxEntryIndex: 0 });
+    } else {
+      activeFile = await fileOps.open(segments[segments.length - 1]!.path, 'read-write');
+    }
+    const wal = new WriteAheadLog(settings, walDir, segments, activeFile, entries, base, replay.hardState);
+    return { wal, recovered: { hardState: replay.hardState, entries: [...entries], lastMarker: replay.lastMarker } };
+  }
+
+  /**
+   * Replays one segment. Returns null normally, or the number of bytes kept if repair cut the
+   * segment short (the caller then removes later segments).
+   */
+  private static async scanSegment(segment: Segment, isLast: boolean, replay: Replay, settings: StorageSettings): Promise<number | null> {
+    const file = await settings.fileOps.open(segment.path, 'read-write');
+    try {
+      const bytes = await readWholeFile(file);
+      segment.sizeBytes = bytes.byteLength;
+      let offset = 0;
+      let recordNumber = 0;
+      while (offset < bytes.byteLength) {
+        const parsed = parseRecordAt(bytes, offset);
+        let problem: string | null = null;
+        if (parsed.kind === 'bad') {
+          problem = parsed.reason;
+        } else if (recordNumber === 0) {
+          const header = parsed.type === RECORD_TYPE.segmentHeader ? decodeSegmentHeader(parsed.payload) : null;
+          if (header === null || header.magic !== SEGMENT_MAGIC) problem = 'segment does not start with a segment header record';
+          else if (header.version !== WAL_FORMAT_VERSION) problem = `unsupported WAL format version ${header.version}`;
+          else if (header.segmentSequence !== segment.sequence) problem = `segment header says sequence ${header.segmentSequence}, file name says ${segment.sequence}`;
+        } else {
+          problem = await WriteAheadLog.applyRecord(parsed.type, parsed.codecId, parsed.payload, replay, segment);
+        }
+        if (problem === null && parsed.kind === 'record') {
+          offset = parsed.nextOffset;
+          recordNumber++;
+          continue;
+        }
+        // A damaged record. A torn tail if it is in the last segment and nothing intact follows.
+        const tornTail = isLast && parsed.kind === 'bad' && intactRecordAfter(bytes, offset) === null;
+        const droppedBytes = bytes.byteLength - offset;
+        if (tornTail) {
+          settings.onWarning({
+            kind: 'torn-tail',
+            file: segment.path,
+            offsetBytes: offset,
+            droppedBytes,
+            message: `torn record at the tail of ${segment.path} (byte offset ${offset}: ${problem}); truncated ${droppedBytes} bytes — these were never acknowledged as durable`,
+          });
+          await file.truncate(offset);
+          await file.datasync();
+          segment.sizeBytes = offset;
+          return null;
+        }
+        if (!settings.repair) throw new StorageCorruptionError(segment.path, offset, `${problem}; refusing to open (the 'repair' option truncates the log here)`);
+        settings.onWarning({
+          kind: 'repair-truncated',
+          file: segment.path,
+          offsetBytes: offset,
+          droppedBytes,
+          message: `repair: truncated ${segment.path} at byte offset ${offset} (${problem}), losing ${droppedBytes} bytes of this segment; the log now ends at index ${replay.lastIndex()}`,
+        });
+        await file.truncate(offset);
+        await file.datasync();
+        segment.sizeBytes = offset;
+        return offset;
+      }
+      return null;
+    } finally {
+      await file.close();
+    }
+  }
+
+  private static async applyRecord(type: number, codecId: 0 | 1 | 2, payload: Uint8Array, replay: Replay, segment: Segment): Promise<string | null> {
+    switch (type) {
+      case RECORD_TYPE.segmentHeader:
+        return 'a second segment header inside the segment';
+      case RECORD_TYPE.entries: {
+        let raw: Uint8Array;
+        try {
+          raw = await decompressWith(codecId, payload);
+        } catch (error) {
+          return `entries record does not decompress (codec id ${codecId}): ${messageOf(error)}`;
+        }
+        const decoded = decodeEntries(raw);
+        if (typeof decoded === 'string') return decoded;
+        const last = decoded[decoded.length - 1];
+        if (last !== undefined) segment.maxEntryIndex = Math.max(segment.maxEntryIndex, last.index);
+        return replay.applyEntries(decoded);
+      }
+      case RECORD_TYPE.hardState: {
+        const hardState = decodeHardState(payload);
+        if (hardState === null) return `hard state payload has ${payload.byteLength} bytes, expected 24`;
+        replay.hardState = hardState;
+        return null;
+      }
+      case RECORD_TYPE.snapshotMarker: {
+        const marker = decodeMarker(payload);
+        if (marker === null) return 'malformed snapshot marker payload';
+        replay.applyMarker(marker);
+        return null;
+      }
+      default:
+        return `unknown record type ${type}`;
+    }
+  }
+
+  private static async createSegment(walDir: string, sequence: number, hardState: HardState, settings: StorageSettings): Promise<StorageFile> {
+    const path = join(walDir, segmentName(sequence));
+    const file = await settings.fileOps.open(path, 'create-exclusive');
+    try {
+      const header = frameRecord(RECORD_TYPE.segmentHeader, CODEC_ID.none, encodeSegmentHeader(sequence));
+      const hard = frameRecord(RECORD_TYPE.hardState, CODEC_ID.none, encodeHardState(hardState));
+      await file.write(concat([header, hard], header.byteLength + hard.byteLength), 0);
+      await file.sync();
+      await settings.fileOps.syncDirectory(walDir);
+      return file;
+    } catch (error) {
+      await file.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Reads (of what has been appended, in call order; see MEMORY above)
+  // -------------------------------------------------------------------------------------------
+
+  /** The first index held in the log (base.index + 1, even when the log is empty). */
+  firstIndex(): number {
+    return this.log[0]?.index ?? this.base.index + 1;
+  }
+
+  lastIndex(): number {
+    return this.log.length === 0 ? this.base.index : this.log[this.log.length - 1]!.index;
+  }
+
+  snapshotBase(): LogBase {
+    return this.base;
+  }
+
+  hardState(): HardState {
+    return this.currentHardState;
+  }
+
+  /** The term of the entry at `index`, the snapshot's term at its index, or null if not held. */
+  term(index: number): number | null {
+    if (index === this.base.index) return this.base.term;
+    const first = this.log[0]?.index;
+    if (first === undefined || index < first || index > this.lastIndex()) return null;
+    return this.log[index - first]!.term;
+  }
+
+  /**
+   * Entries in [fromIndex, toIndexExclusive), at most `maxBytes` of data (but always at least one
+   * entry if any is in range). Throws if the range reaches outside what the log holds.
+   */
+  entries(fromIndex: number, toIndexExclusive: number, maxBytes = Number.POSITIVE_INFINITY): Entry[] {
+    const first = this.firstIndex();
+    if (fromIndex < first) throw new StorageUsageError(`entries from ${fromIndex} requested but the log starts at ${first} (compacted)`);
+    if (toIndexExclusive > this.lastIndex() + 1) throw new StorageUsageError(`entries up to ${toIndexExclusive - 1} requested but the log ends at ${this.lastIndex()}`);
+    const result: Entry[] = [];
+    let bytes = 0;
+    for (let index = fromIndex; index < toIndexExclusive; index++) {
+      const entry = this.log[index - first]!;
+      bytes += entry.data.byteLength;
+      if (result.length > 0 && bytes > maxBytes) break;
+      result.push(entry);
+    }
+    return result;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Writes
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Appends `entries` (which may overwrite stored entries from their first index on) and then
+   * `hardState`, as one write. Resolves once durable under the fsync policy. The entries' data
+   * arrays are kept by reference: do not modify them afterwards.
+   */
+  append(entries: readonly Entry[], hardState: HardState | null): Promise<void> {
+    try {
+      this.checkWritable();
+      this.validateAppend(entries, hardState);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // Apply to the in-memory view now, in call order, so reads and later validation see it.
+    if (entries.length > 0) {
+      const firstIndex = entries[0]!.index;
+      const logFirst = this.firstIndex();
+      if (firstIndex <= this.lastIndex()) this.log.length = firstIndex - logFirst;
+      for (const entry of entries) this.log.push(entry);
+    }
+    if (hardState !== null) this.currentHardState = hardState;
+    this.counters.appends++;
+    this.counters.entries += entries.length;
+    const framed = this.frameAppend(entries, hardState);
+    return this.enqueue(framed, entries[entries.length - 1]?.index ?? 0, hardState, false);
+  }
+
+  /**
+   * Records that a snapshot at (index, term) is saved: if the log holds that entry with that term
+   * the entries above it stay, otherwise (a snapshot installed from a leader that conflicts with or
+   * runs past this log) the whole log is discarded. Always synced, whatever the policy but 'none'.
+   */
+  appendSnapshotMarker(index: number, term: number): Promise<void> {
+    try {
+      this.checkWritable();
+      checkSafeInteger('snapshot index', index, 1);
+      checkSafeInteger('snapshot term', term, 1);
+      if (index < this.base.index) throw new StorageUsageError(`snapshot at ${index} is older than the current one at ${this.base.index}`);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const keepSuffix = this.term(index) === term;
+    if (keepSuffix) {
+      const first = this.log[0]?.index;
+      if (first !== undefined && index >= first) this.log.splice(0, index + 1 - first);
+    } else {
+      this.log = [];
+    }
+    this.base = { index, term };
+    const payload = encodeMarker(index, term, keepSuffix);
+    this.counters.payloadBytesRaw += payload.byteLength;
+    this.counters.payloadBytesStored += payload.byteLength;
+    this.counters.records++;
+    const framed = Promise.resolve(frameRecord(RECORD_TYPE.snapshotMarker, CODEC_ID.none, payload));
+    return this.enqueue(framed, 0, null, true);
+  }
+
+  /**
+   * Removes whole segments whose entries all lie at or below `snapshotIndex` (never the active
+   * one), and drops those entries from memory. The caller must have saved a snapshot at or above
+   * `snapshotIndex` first. Returns the removed segment files.
+   */
+  async compact(snapshotIndex: number): Promise<string[]> {
+    this.checkWritable();
+    if (snapshotIndex > this.base.index) {
+      throw new StorageUsageError(`cannot compact to ${snapshotIndex}: the newest saved snapshot is at ${this.base.index}`);
+    }
+    const removed: Segment[] = [];
+    while (this.segments.length > 1 && this.segments[0]!.maxEntryIndex <= snapshotIndex) removed.push(this.segments.shift()!);
+    for (const segment of removed) await this.settings.fileOps.unlink(segment.path);
+    if (removed.length > 0) await this.settings.fileOps.syncDirectory(this.dir);
+    return removed.map((segment) => segment.path);
+  }
+
+  /** Waits for queued appends, then closes the active segment. Later calls reject. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.writing || this.queue.length > 0) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    await this.active.close();
+  }
+
+  /** Segment files currently in use, oldest first. */
+  segmentPaths(): string[] {
+    return this.segments.map((segment) => segment.path);
+  }
+
+  private checkWritable(): void {
+    if (this.failure !== null) throw this.failure;
+    if (this.closed) throw new StorageUsageError('the write-ahead log is closed');
+  }
+
+  private validateAppend(entries: readonly Entry[], hardState: HardState | null): void {
+    if (this.queue.length >= WAL_QUEUE_MAX_APPENDS) {
+      throw new StorageUsageError(`${WAL_QUEUE_MAX_APPENDS} appends are already queued; wait for some to resolve`);
+    }
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
+      checkSafeInteger(`entries[${i}].index`, entry.index, 1);
+      checkSafeInteger(`entries[${i}].term`, entry.term, 1);
+      if (i > 0 && entry.index !== entries[i - 1]!.index + 1) {
+        throw new StorageUsageError(`entries[${i}].index is ${entry.index}, expected ${entries[i - 1]!.index + 1} (entries must be contiguous)`);
+      }
+    }
+    const first = entries[0];
+    if (first !== undefined) {
+      if (first.index <= this.base.index) {
+        throw new StorageUsageError(`entries[0].index ${first.index} is at or below the snapshot index ${this.base.index}`);
+      }
+      if (first.index > this.lastIndex() + 1) {
+        throw new StorageUsageError(`entries[0].index ${first.index} leaves a gap after the last index ${this.lastIndex()}`);
+      }
+    }
+    if (hardState !== null) {
+      checkSafeInteger('hardState.term', hardState.term, 0);
+      checkSafeInteger('hardState.vote', hardState.vote, 0);
+      checkSafeInteger('hardState.commit', hardState.commit, 0);
+    }
+  }
+
+  private async frameAppend(entries: readonly Entry[], hardState: HardState | null): Promise<Uint8Array> {
+    const parts: Uint8Array[] = [];
+    let totalBytes = 0;
+    if (entries.length > 0) {
+      const raw = encodeEntries(entries);
+      const stored = await this.logCodec.compress(raw);
+      const framed = frameRecord(RECORD_TYPE.entries, this.logCodec.id, stored);
+      this.counters.payloadBytesRaw += raw.byteLength;
+      this.counters.payloadBytesStored += stored.byteLength;
+      this.counters.records++;
+      parts.push(framed);
+      totalBytes += framed.byteLength;
+    }
+    if (hardState !== null) {
+      const payload = encodeHardState(hardState);
+      const framed = frameRecord(RECORD_TYPE.hardState, CODEC_ID.none, payload);
+      this.counters.payloadBytesRaw += payload.byteLength;
+      this.counters.payloadBytesStored += payload.byteLength;
+      this.counters.records++;
+      parts.push(framed);
+      totalBytes += framed.byteLength;
+    }
+    return concat(parts, totalBytes);
+  }
+
+  private enqueue(framed: Promise<Uint8Array>, maxEntryIndex: number, hardState: HardState | null, forceSync: boolean): Promise<void> {
+    // A rejected framing is reported through the writer, in order; keep it from being unhandled meanwhile.
+    framed.catch(() => undefined);
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ framed, maxEntryIndex, hardState, forceSync, resolve, reject });
+      this.startWriter();
+    });
+  }
+
+  private startWriter(): void {
+    if (this.writing) return;
+    this.writing = true;
+    void this.writeLoop();
+  }
+
+  private waitForWindow(): Promise<void> {
+    const windowUs = this.settings.batchWindowUs;
+    if (windowUs === 0) return new Promise((resolve) => setImmediate(resolve));
+    return new Promise((resolve) => setTimeout(resolve, Math.ceil(windowUs / 1000)));
+  }
+
+  private async writeLoop(): Promise<void> {
+    const policy = this.settings.fsync;
+    try {
+      while (this.queue.length > 0 && this.failure === null) {
+        if (policy !== 'always') await this.waitForWindow();
+        const batch: PendingAppend[] = [];
+        const chunks: Uint8Array[] = [];
+        let batchBytes = 0;
+        const maxAppends = policy === 'always' ? 1 : this.settings.batchMaxAppends;
+        while (this.queue.length > 0 && batch.length < maxAppends) {
+          const pending = this.queue[0]!;
+          let framed: Uint8Array;
+          try {
+            framed = await pending.framed;
+          } catch (error) {
+            this.fail(new StorageIoError('encode', this.active.path, errorCodeOf(error), messageOf(error)), batch);
+            return;
+          }
+          if (batch.length > 0 && batchBytes + framed.byteLength > this.settings.batchMaxBytes) break;
+          this.queue.shift();
+          batch.push(pending);
+          chunks.push(framed);
+          batchBytes += framed.byteLength;
+        }
+        await this.writeBatch(batch, concat(chunks, batchBytes), policy !== 'none' || batch.some((pending) => pending.forceSync));
+      }
+    } finally {
+      this.writing = false;
+      if (this.queue.length > 0 && this.failure === null) this.startWriter();
+      else for (const resolve of this.drainWaiters.splice(0)) resolve();
+    }
+  }
+
+  private async writeBatch(batch: PendingAppend[], bytes: Uint8Array, sync: boolean): Promise<void> {
+    let segment = this.segments[this.segments.length - 1]!;
+    if (segment.sizeBytes >= this.settings.segmentSizeBytes) {
+      try {
+        segment = await this.rollover(segment);
+      } catch (error) {
+        this.fail(new StorageIoError('segment rollover', segment.path, errorCodeOf(error), messageOf(error)), batch);
+        return;
+      }
+    }
+    const positionBytes = segment.sizeBytes;
+    try {
+      await this.active.write(bytes, positionBytes);
+    } catch (error) {
+      // Put the file back as it was so the tail is not left torn; if even that fails, reopening
+      // will find the torn tail and truncate it.
+      let rollback = `truncated back to ${positionBytes} bytes`;
+      try {
+        await this.active.truncate(positionBytes);
+      } catch (truncateError) {
+        rollback = `could not truncate back (${messageOf(truncateError)}); reopening will drop the torn tail`;
+      }
+      this.fail(
+        new StorageIoError('write', segment.path, errorCodeOf(error), `${messageOf(error)}; ${rollback}; the log accepts no more appends until reopened`),
+        batch,
+      );
+      return;
+    }
+    segment.sizeBytes += bytes.byteLength;
+    this.counters.bytesWritten += bytes.byteLength;
+    if (sync) {
+      const startUs = performance.now() * 1000;
+      try {
+        await this.active.datasync();
+      } catch (error) {
+        this.fail(
+          new StorageIoError(
+            'fdatasync',
+            segment.path,
+            errorCodeOf(error),
+            `${messageOf(error)}; records written since the last good sync may be lost, so the log accepts no more appends until reopened`,
+          ),
+          batch,
+        );
+        return;
+      }
+      this.counters.recordSync(performance.now() * 1000 - startUs);
+    }
+    for (const pending of batch) {
+      if (pending.maxEntryIndex > segment.maxEntryIndex) segment.maxEntryIndex = pending.maxEntryIndex;
+      if (pending.hardState !== null) this.writtenHardState = pending.hardState;
+      pending.resolve();
+    }
+  }
+
+  private async rollover(previous: Segment): Promise<Segment> {
+    // Sync the finished segment even under 'none', so damage can only ever be in the last segment.
+    await this.active.datasync();
+    await this.active.close();
+    const sequence = previous.sequence + 1;
+    this.active = await WriteAheadLog.createSegment(this.dir, sequence, this.writtenHardState, this.settings);
+    const segment: Segment = { sequence, path: this.active.path, sizeBytes: await this.active.sizeBytes(), maxEntryIndex: 0 };
+    this.segments.push(segment);
+    return segment;
+  }
+
+  private fail(error: StorageIoError, batch: readonly PendingAppend[]): void {
+    this.failure = error;
+    for (const pending of batch) pending.reject(error);
+    for (const pending of this.queue.splice(0)) pending.reject(error);
+  }
+}
