@@ -1,0 +1,163 @@
+// A node's simulated disk: what was written (volatile, in the page cache) versus what was synced
+// (durable). Writes follow the Ready contract's order — snapshot, entries, hard state — and a
+// sync makes all earlier writes durable. A crash keeps only the durable state, optionally plus a
+// seeded prefix of the unsynced writes (a torn write: like a write-ahead log whose tail record
+// was half on disk, the prefix may end in the middle of an entries batch).
+
+import type { Prng } from '../raft/prng.js';
+import type { Entry, HardState, SnapshotMeta } from '../raft/types.js';
+
+export interface StoredSnapshot {
+  readonly meta: SnapshotMeta;
+  /** The state machine's bytes as of meta.index. */
+  readonly data: Uint8Array;
+}
+
+export type DiskWrite =
+  | { readonly kind: 'snapshot'; readonly snapshot: StoredSnapshot }
+  | { readonly kind: 'entries'; readonly entries: readonly Entry[] }
+  | { readonly kind: 'hardState'; readonly hardState: HardState };
+
+export interface DiskState {
+  readonly hardState: HardState;
+  readonly snapshot: StoredSnapshot | null;
+  /** The log after the snapshot, contiguous from snapshot index + 1. */
+  readonly entries: readonly Entry[];
+}
+
+class MutableDiskState {
+  hardState: HardState = { term: 0, vote: 0, commit: 0 };
+  snapshot: StoredSnapshot | null = null;
+  entries: Entry[] = [];
+
+  get snapshotIndex(): number {
+    return this.snapshot?.meta.index ?? 0;
+  }
+
+  get lastIndex(): number {
+    return this.snapshotIndex + this.entries.length;
+  }
+
+  apply(write: DiskWrite, nodeLabel: string): void {
+    switch (write.kind) {
+      case 'snapshot':
+        // An installed snapshot replaces the whole log (the leader's log after it follows).
+        this.snapshot = write.snapshot;
+        this.entries = [];
+        return;
+      case 'entries': {
+        if (write.entries.length === 0) return;
+        const first = write.entries[0]!.index;
+        if (first <= this.snapshotIndex || first > this.lastIndex + 1) {
+          throw new RangeError(
+            `${nodeLabel}: entries from index ${first} do not attach to the stored log (snapshot ${this.snapshotIndex}, last ${this.lastIndex})`,
+          );
+        }
+        this.entries.length = first - this.snapshotIndex - 1;
+        for (const entry of write.entries) this.entries.push(entry);
+        return;
+      }
+      case 'hardState':
+        this.hardState = write.hardState;
+        return;
+    }
+  }
+
+  clone(): MutableDiskState {
+    const copy = new MutableDiskState();
+    copy.hardState = this.hardState;
+    copy.snapshot = this.snapshot;
+    copy.entries = this.entries.slice();
+    return copy;
+  }
+}
+
+export interface DiskCounters {
+  writes: number;
+  syncs: number;
+  crashes: number;
+  tornWrites: number;
+  lostWrites: number;
+}
+
+export class SimDisk {
+  private durable = new MutableDiskState();
+  private volatile = new MutableDiskState();
+  private unsynced: DiskWrite[] = [];
+  readonly counters: DiskCounters = { writes: 0, syncs: 0, crashes: 0, tornWrites: 0, lostWrites: 0 };
+
+  constructor(private readonly nodeLabel: string) {}
+
+  write(write: DiskWrite): void {
+    this.volatile.apply(write, this.nodeLabel);
+    this.unsynced.push(write);
+    this.counters.writes++;
+  }
+
+  /** Make every earlier write durable (fsync completed). */
+  sync(): void {
+    for (const write of this.unsynced) this.durable.apply(write, this.nodeLabel);
+    this.unsynced = [];
+    this.counters.syncs++;
+  }
+
+  get hasUnsyncedWrites(): boolean {
+    return this.unsynced.length > 0;
+  }
+
+  /**
+   * The host took a snapshot of its applied state and made it durable (written, fsynced and
+   * renamed into place before this call returns); the log prefix it covers is dropped.
+   */
+  compact(snapshot: StoredSnapshot): void {
+    for (const state of [this.durable, this.volatile]) {
+      const drop = Math.min(state.entries.length, snapshot.meta.index - state.snapshotIndex);
+      if (snapshot.meta.index < state.snapshotIndex) {
+        throw new RangeError(`${this.nodeLabel}: compaction to ${snapshot.meta.index} is behind the stored snapshot ${state.snapshotIndex}`);
+      }
+      if (snapshot.meta.index > state.lastIndex) {
+        throw new RangeError(`${this.nodeLabel}: compaction to ${snapshot.meta.index} beyond the stored log's last index ${state.lastIndex}`);
+      }
+      state.entries = state.entries.slice(drop);
+      state.snapshot = snapshot;
+    }
+  }
+
+  /**
+   * Lose power: unsynced writes are lost, except that with probability `tornProbability` a
+   * seeded prefix of them survives (possibly ending inside an entries batch).
+   */
+  crash(prng: Prng, tornProbability: number): void {
+    this.counters.crashes++;
+    if (this.unsynced.length > 0 && prng.chance(tornProbability)) {
+      const kept = prng.nextInt(0, this.unsynced.length);
+      for (let k = 0; k < kept; k++) this.durable.apply(this.unsynced[k]!, this.nodeLabel);
+      const torn = this.unsynced[kept]!;
+      if (torn.kind === 'entries' && torn.entries.length > 1) {
+        const prefix = prng.nextInt(1, torn.entries.length);
+        this.durable.apply({ kind: 'entries', entries: torn.entries.slice(0, prefix) }, this.nodeLabel);
+      }
+      this.counters.tornWrites++;
+      this.counters.lostWrites += this.unsynced.length - kept;
+    } else {
+      this.counters.lostWrites += this.unsynced.length;
+    }
+    this.unsynced = [];
+    this.volatile = this.durable.clone();
+  }
+
+  /** What a restarting node reads back. */
+  durableState(): DiskState {
+    return { hardState: this.durable.hardState, snapshot: this.durable.snapshot, entries: this.durable.entries.slice() };
+  }
+
+  /** The newest snapshot written (synced or not): what the node would send to a lagging follower. */
+  latestSnapshot(): StoredSnapshot | null {
+    return this.volatile.snapshot;
+  }
+
+  /** The written (volatile) log's last index. */
+  get lastIndex(): number {
+    return this.volatile.lastIndex;
+  }
+}

@@ -1,0 +1,266 @@
+// One random simulation run per seed: the seed picks the cluster's switches (size, pre-vote,
+// check-quorum, inflight window, batch limits, fsync latency, torn writes, compaction) and a fault
+// schedule (partitions, one-way cuts, loss, duplication, reordering, crashes, restarts, leadership
+// transfers, compactions) run while clients propose. Then every fault stops, every node restarts,
+// and the run must reach liveness: a leader, a committed probe, every node converged, and every
+// acknowledged proposal in every node's applied state.
+
+import { createPrng, type Prng } from '../raft/prng.js';
+import type { NodeId } from '../raft/types.js';
+import { clusterOptions, DEFAULT_SWITCHES, SimCluster, type ClusterStats, type RaftSwitches } from './cluster.js';
+import { awaitConvergence, awaitLeaderAndCommit } from './liveness.js';
+import { RELIABLE_NETWORK, type NetworkFaults } from './network.js';
+import { formatRecord } from './trace.js';
+
+export const DEFAULT_FAULT_TICKS = 300;
+
+export interface RandomRunSettings {
+  readonly seed: number;
+  /** Override the seeded cluster size. */
+  readonly nodes?: number;
+  /** Length of the fault phase, in ticks. */
+  readonly faultTicks?: number;
+  /** Print every event (a verbose replay). */
+  readonly verbose?: ((line: string) => void) | null;
+}
+
+export interface RandomRunConfig {
+  readonly nodes: number;
+  readonly raft: RaftSwitches;
+  readonly fsyncUsMax: number;
+  readonly tornWriteProbability: number;
+  readonly compactionProbability: number;
+  readonly compactionMinEntries: number;
+  /** Chance per schedule step (≈ 10 ms) that a fault is injected. */
+  readonly faultChance: number;
+}
+
+export interface RandomRunResult {
+  readonly seed: number;
+  readonly config: RandomRunConfig;
+  readonly stats: ClusterStats;
+  readonly elections: number;
+  readonly entriesCommitted: number;
+  readonly acknowledged: number;
+  readonly firstLeaderUs: number | null;
+  readonly healToLeaderUs: number;
+  readonly healToCommitUs: number;
+  readonly simulatedUs: number;
+  readonly digest: string;
+}
+
+export class SimulationFailure extends Error {
+  override readonly name = 'SimulationFailure';
+  constructor(
+    readonly seed: number,
+    readonly replayCommand: string,
+    readonly reason: string,
+    readonly state: string,
+    readonly traceLines: readonly string[],
+    readonly config: RandomRunConfig,
+  ) {
+    super(`seed ${seed} failed: ${reason}\nreplay: ${replayCommand}`);
+  }
+
+  /** The full report: violation, replay command, configuration, state and the last events. */
+  report(): string {
+    return [
+      `FAILED seed ${this.seed}: ${this.reason}`,
+      `replay with: ${this.replayCommand}`,
+      `config: ${describeConfig(this.config)}`,
+      `state: ${this.state}`,
+      `last ${this.traceLines.length} events:`,
+      ...this.traceLines.map((line) => `  ${line}`),
+    ].join('\n');
+  }
+}
+
+// The config stream is derived from the seed but apart from the cluster's own streams.
+const CONFIG_STREAM_OFFSET = 2 ** 40;
+export const MAX_SEED = 2 ** 52;
+
+function pick<T>(prng: Prng, options: readonly T[]): T {
+  return options[prng.nextInt(0, options.length)]!;
+}
+
+export function randomRunConfig(seed: number, nodesOverride?: number): RandomRunConfig {
+  if (!Number.isSafeInteger(seed) || seed < 0 || seed >= MAX_SEED) throw new RangeError(`seed must be an integer in [0, 2^52), got ${seed}`);
+  const prng = createPrng(seed + CONFIG_STREAM_OFFSET);
+  const nodes = pick(prng, [3, 3, 5, 5, 7]);
+  const raft: RaftSwitches = {
+    ...DEFAULT_SWITCHES,
+    heartbeatTicks: pick(prng, [1, 1, 2, 3]),
+    preVote: prng.chance(0.5),
+    checkQuorum: prng.chance(0.5),
+    maxInflight: prng.nextInt(1, 9),
+    maxBatchEntries: prng.nextInt(1, 65),
+    // Payloads are 8 bytes: 8 bytes forces one entry per append, 64 allows eight.
+    maxBatchBytes: pick(prng, [8, 64, 512, 64 * 1024]),
+  };
+  return {
+    nodes: nodesOverride ?? nodes,
+    raft,
+    fsyncUsMax: pick(prng, [500, 3_000, 15_000]),
+    tornWriteProbability: pick(prng, [0, 0.5, 1]),
+    compactionProbability: pick(prng, [0, 0.1, 0.5]),
+    compactionMinEntries: prng.nextInt(4, 40),
+    faultChance: pick(prng, [0.05, 0.1, 0.2]),
+  };
+}
+
+export function describeConfig(config: RandomRunConfig): string {
+  const raft = config.raft;
+  return (
+    `${config.nodes} nodes, preVote ${raft.preVote ? 'on' : 'off'}, checkQuorum ${raft.checkQuorum ? 'on' : 'off'}, ` +
+    `heartbeat ${raft.heartbeatTicks}/${raft.electionTicks} ticks, inflight ${raft.maxInflight}, batch ${raft.maxBatchEntries} entries / ${raft.maxBatchBytes} B, ` +
+    `fsync ≤ ${config.fsyncUsMax / 1000} ms, torn writes ${config.tornWriteProbability}, compaction ${config.compactionProbability} (≥ ${config.compactionMinEntries}), ` +
+    `fault chance ${config.faultChance}`
+  );
+}
+
+export function replayCommand(settings: RandomRunSettings): string {
+  const extra = `${settings.nodes !== undefined ? ` --nodes ${settings.nodes}` : ''}${
+    settings.faultTicks !== undefined && settings.faultTicks !== DEFAULT_FAULT_TICKS ? ` --ticks ${settings.faultTicks}` : ''
+  }`;
+  return `npm run sim -- --seed ${settings.seed}${extra}`;
+}
+
+class FaultSchedule {
+  constructor(
+    private readonly cluster: SimCluster,
+    private readonly prng: Prng,
+  ) {}
+
+  private randomNode(filter: (node: NodeId) => boolean = () => true): NodeId | 0 {
+    const nodes = this.cluster.nodeIds.filter(filter);
+    return nodes.length === 0 ? 0 : nodes[this.prng.nextInt(0, nodes.length)]!;
+  }
+
+  proposeSome(): void {
+    const cluster = this.cluster;
+    const count = this.prng.nextInt(0, 3);
+    for (let k = 0; k < count; k++) {
+      const leader = cluster.leader();
+      // Mostly to the believed leader; sometimes anywhere, to exercise not-leader answers.
+      const target = leader !== 0 && this.prng.chance(0.8) ? leader : this.randomNode((node) => cluster.isUp(node));
+      if (target !== 0) cluster.propose(target);
+    }
+  }
+
+  injectFault(): void {
+    const cluster = this.cluster;
+    const prng = this.prng;
+    const nodes = cluster.nodeIds;
+    const up = (node: NodeId): boolean => cluster.isUp(node);
+    const roll = prng.nextInt(0, 100);
+    if (roll < 14) {
+      // Split into two (sometimes three) random groups.
+      const shuffled = nodes.slice();
+      for (let k = shuffled.length - 1; k > 0; k--) {
+        const j = prng.nextInt(0, k + 1);
+        [shuffled[k], shuffled[j]] = [shuffled[j]!, shuffled[k]!];
+      }
+      const cut1 = prng.nextInt(1, shuffled.length);
+      const groups = prng.chance(0.3) && cut1 < shuffled.length - 1
+        ? (() => {
+            const cut2 = prng.nextInt(cut1 + 1, shuffled.length);
+            return [shuffled.slice(0, cut1), shuffled.slice(cut1, cut2), shuffled.slice(cut2)];
+          })()
+        : [shuffled.slice(0, cut1), shuffled.slice(cut1)];
+      cluster.partition(groups);
+    } else if (roll < 24) {
+      const leader = cluster.leader();
+      const node = leader !== 0 && prng.chance(0.5) ? leader : this.randomNode();
+      if (node !== 0) cluster.isolate(node);
+    } else if (roll < 32) {
+      const from = this.randomNode();
+      const to = this.randomNode((node) => node !== from);
+      if (from !== 0 && to !== 0) cluster.cut(from, to);
+    } else if (roll < 46) {
+      cluster.heal();
+    } else if (roll < 60) {
+      const leader = cluster.leader();
+      const node = leader !== 0 && prng.chance(0.4) ? leader : this.randomNode(up);
+      if (node !== 0) cluster.crash(node);
+    } else if (roll < 74) {
+      const node = this.randomNode((candidate) => !up(candidate));
+      if (node !== 0) cluster.restart(node);
+    } else if (roll < 84) {
+      const faults: NetworkFaults = prng.chance(0.3)
+        ? RELIABLE_NETWORK
+        : {
+            ...RELIABLE_NETWORK,
+            lossProbability: pick(prng, [0, 0.01, 0.05, 0.2]),
+            duplicateProbability: pick(prng, [0, 0.01, 0.1]),
+            reorderProbability: pick(prng, [0, 0.02, 0.1, 0.3]),
+            reorderDelayUsMax: pick(prng, [5_000, 30_000, 100_000]),
+          };
+      cluster.setNetworkFaults(faults);
+    } else if (roll < 92) {
+      const leader = cluster.leader();
+      const target = this.randomNode((node) => node !== leader);
+      if (leader !== 0 && target !== 0) cluster.transferLeadership(leader, target);
+    } else {
+      const node = this.randomNode(up);
+      if (node !== 0) cluster.compact(node);
+    }
+  }
+}
+
+/** Run one seed; throws SimulationFailure (with the replay command and the last events) on any failure. */
+export function runRandomSeed(settings: RandomRunSettings): RandomRunResult {
+  const config = randomRunConfig(settings.seed, settings.nodes);
+  const faultTicks = settings.faultTicks ?? DEFAULT_FAULT_TICKS;
+  let cluster: SimCluster | null = null;
+  try {
+    cluster = new SimCluster(
+      clusterOptions(settings.seed, {
+        nodeCount: config.nodes,
+        raft: config.raft,
+        fsyncUsMax: config.fsyncUsMax,
+        tornWriteProbability: config.tornWriteProbability,
+        compactionProbability: config.compactionProbability,
+        compactionMinEntries: config.compactionMinEntries,
+        verbose: settings.verbose ?? null,
+      }),
+    );
+    const tickUs = cluster.options.tickUs;
+    const schedule = new FaultSchedule(cluster, cluster.schedulePrng);
+    const faultEndUs = faultTicks * tickUs;
+    for (let step = 0; cluster.nowUs < faultEndUs && step < faultTicks * 4; step++) {
+      schedule.proposeSome();
+      if (cluster.schedulePrng.chance(config.faultChance)) schedule.injectFault();
+      cluster.runFor(cluster.schedulePrng.nextInt(tickUs / 4, 2 * tickUs));
+    }
+    // Heal: every fault stops and every node comes back; now liveness is due.
+    cluster.note(0, 'HEAL PHASE: network healed and reliable, every node restarted');
+    cluster.heal();
+    cluster.setNetworkFaults(RELIABLE_NETWORK);
+    for (const node of cluster.nodeIds) if (!cluster.isUp(node)) cluster.restart(node);
+    const liveness = awaitLeaderAndCommit(cluster);
+    awaitConvergence(cluster, liveness.probe.index);
+    return {
+      seed: settings.seed,
+      config,
+      stats: cluster.stats,
+      elections: cluster.invariants.electionSafety.electionsWon,
+      entriesCommitted: cluster.invariants.stateMachineSafety.highestApplied,
+      acknowledged: cluster.acknowledged().length,
+      firstLeaderUs: cluster.stats.firstLeaderAtUs,
+      healToLeaderUs: liveness.leaderAfterUs,
+      healToCommitUs: liveness.commitAfterUs,
+      simulatedUs: cluster.nowUs,
+      digest: cluster.trace.digest,
+    };
+  } catch (error) {
+    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    throw new SimulationFailure(
+      settings.seed,
+      replayCommand(settings),
+      reason,
+      cluster === null ? '(cluster not built)' : `at ${(cluster.nowUs / 1000).toFixed(3)} ms: ${cluster.describe()}`,
+      cluster === null ? [] : cluster.recentTrace().map(formatRecord),
+      config,
+    );
+  }
+}

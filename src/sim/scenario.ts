@@ -1,0 +1,383 @@
+// Scenario scripts: a scenario is a list of rows ({ do: 'isolate', node: 'L1' }, { do: 'expect-leader',
+// not: 'L1' }, …) interpreted by one runner, in the spirit of etcd's datadriven tests, so a reader
+// sees the protocol's behaviour without reading harness code.
+//
+// Nodes are named in rows by number (a node id) or by a name an earlier row bound ('as'), or by
+// 'leader' (the live leader of the highest term, which must exist). Proposals are grouped by a
+// tag so later rows can ask whether that group committed, was lost, or is everywhere.
+
+import type { MessageType, NodeId } from '../raft/types.js';
+import { clusterOptions, DEFAULT_SWITCHES, SimCluster, type ClusterOptions, type ClusterStats, type Proposal, type RaftSwitches } from './cluster.js';
+import { awaitConvergence, awaitLeaderAndCommit, LIVENESS_BOUND_ELECTIONS } from './liveness.js';
+import { RELIABLE_NETWORK, type NetworkFaults } from './network.js';
+import { formatRecord } from './trace.js';
+
+export type NodeRef = number | string;
+
+export type Step =
+  /** Let simulated time pass. */
+  | { readonly do: 'run'; readonly ms: number }
+  /** Let a seeded random time pass: [minMs, maxMs], or with `longChance` up to `longMaxMs`. */
+  | { readonly do: 'run-random'; readonly minMs: number; readonly maxMs: number; readonly longChance?: number; readonly longMaxMs?: number }
+  /** Run until a leader exists that satisfies `not`/`is`/`among`; bind it to `as`. */
+  | { readonly do: 'expect-leader'; readonly withinMs: number; readonly as?: string; readonly not?: NodeRef; readonly is?: NodeRef; readonly among?: readonly NodeRef[] }
+  /** For `forMs`, checked after every event, none of `among` is leader. */
+  | { readonly do: 'expect-no-leader'; readonly among: readonly NodeRef[]; readonly forMs: number }
+  /** The current leader's term stays the same for `forMs` (no needless elections). */
+  | { readonly do: 'expect-stable-leader'; readonly forMs: number }
+  | { readonly do: 'isolate'; readonly node: NodeRef }
+  | { readonly do: 'reconnect'; readonly node: NodeRef }
+  | { readonly do: 'partition'; readonly groups: readonly (readonly NodeRef[])[] }
+  | { readonly do: 'heal' }
+  | { readonly do: 'network'; readonly faults: Partial<NetworkFaults> }
+  | { readonly do: 'crash'; readonly node: NodeRef | 'all' }
+  | { readonly do: 'restart'; readonly node: NodeRef | 'all' }
+  /** Bind `as` names to distinct random nodes, from all nodes or only the live followers / not `except`. */
+  | { readonly do: 'pick'; readonly as: readonly string[]; readonly except?: readonly NodeRef[] }
+  /** Submit `count` proposals: to the leader, to a named node, to every live node, or to random nodes. */
+  | { readonly do: 'propose'; readonly count: number; readonly tag: string; readonly via?: NodeRef | 'each-up' | 'random'; readonly required?: boolean }
+  /** Within `withinMs`, every accepted proposal of `tag` is applied on `on` (default: every live node). */
+  | { readonly do: 'expect-committed'; readonly tag: string; readonly withinMs: number; readonly on?: readonly NodeRef[] }
+  /** No proposal of `tag` is applied on any live node (now). */
+  | { readonly do: 'expect-not-applied'; readonly tag: string }
+  /** Every proposal of `tag` was accepted (a leader took it). */
+  | { readonly do: 'expect-accepted'; readonly tag: string; readonly count: number }
+  /** Remember the message counters under `name`. */
+  | { readonly do: 'mark'; readonly name: string }
+  /** Messages (of `types`, default all) since `since` are at most `atMost`; record the count as `label`. */
+  | { readonly do: 'expect-messages'; readonly since: string; readonly atMost: number; readonly label: string; readonly types?: readonly MessageType[] }
+  | { readonly do: 'transfer'; readonly to: NodeRef }
+  | { readonly do: 'compact'; readonly node: NodeRef | 'all' }
+  /** Heal, restart every crashed node, reach liveness, converge, and check every acknowledged value is everywhere. */
+  | { readonly do: 'expect-agreement' }
+  | { readonly do: 'expect'; readonly that: string; readonly holds: (view: ScenarioView) => boolean }
+  | { readonly do: 'repeat'; readonly times: number; readonly steps: readonly Step[] }
+  | { readonly do: 'maybe'; readonly chance: number; readonly steps: readonly Step[] }
+  /** Crash the leader, if there is one. */
+  | { readonly do: 'crash-leader' }
+  /** Restart random crashed nodes until a majority is up. */
+  | { readonly do: 'restart-until-majority' };
+
+export interface ScenarioSetup {
+  readonly seed: number;
+  readonly nodes: number;
+  readonly raft?: Partial<RaftSwitches>;
+  readonly network?: Partial<NetworkFaults>;
+  readonly cluster?: Partial<Omit<ClusterOptions, 'seed' | 'nodeCount' | 'raft' | 'network'>>;
+}
+
+/** What `expect` rows and tests may read. */
+export interface ScenarioView {
+  readonly cluster: SimCluster;
+  node(ref: NodeRef): NodeId;
+  proposals(tag: string): readonly Proposal[];
+  readonly measurements: ReadonlyMap<string, number>;
+}
+
+export interface ScenarioResult {
+  readonly name: string;
+  readonly seed: number;
+  readonly measurements: ReadonlyMap<string, number>;
+  readonly stats: ClusterStats;
+  readonly simulatedMs: number;
+  readonly digest: string;
+  readonly cluster: SimCluster;
+}
+
+export class ScenarioFailure extends Error {
+  override readonly name = 'ScenarioFailure';
+}
+
+class ScenarioRun implements ScenarioView {
+  readonly names = new Map<string, NodeId>();
+  readonly tags = new Map<string, Proposal[]>();
+  readonly marks = new Map<string, { readonly total: number; readonly byType: Record<MessageType, number> }>();
+  readonly measurements = new Map<string, number>();
+  readonly isolated = new Set<NodeId>();
+
+  constructor(readonly cluster: SimCluster) {}
+
+  node(ref: NodeRef): NodeId {
+    if (typeof ref === 'number') {
+      if (!this.cluster.nodeIds.includes(ref)) throw new ScenarioFailure(`no node ${ref}`);
+      return ref;
+    }
+    if (ref === 'leader') {
+      const leader = this.cluster.leader();
+      if (leader === 0) throw new ScenarioFailure('the row names "leader" but no node is leader');
+      return leader;
+    }
+    const id = this.names.get(ref);
+    if (id === undefined) throw new ScenarioFailure(`name "${ref}" was not bound by an earlier row`);
+    return id;
+  }
+
+  proposals(tag: string): readonly Proposal[] {
+    return this.tags.get(tag) ?? [];
+  }
+
+  private liveNodes(): NodeId[] {
+    return this.cluster.nodeIds.filter((node) => this.cluster.isUp(node));
+  }
+
+  private randomOf(nodes: readonly NodeId[]): NodeId {
+    return nodes[this.cluster.schedulePrng.nextInt(0, nodes.length)]!;
+  }
+
+  private applyIsolation(): void {
+    this.cluster.heal();
+    for (const node of this.isolated) this.cluster.isolate(node);
+  }
+
+  private bind(name: string | undefined, node: NodeId): void {
+    if (name !== undefined) this.names.set(name, node);
+  }
+
+  execute(step: Step): void {
+    const cluster = this.cluster;
+    switch (step.do) {
+      case 'run':
+        cluster.runFor(step.ms * 1000);
+        return;
+      case 'run-random': {
+        const prng = cluster.schedulePrng;
+        const long = step.longChance !== undefined && prng.chance(step.longChance);
+        const maxMs = long ? (step.longMaxMs ?? step.maxMs) : step.maxMs;
+        cluster.runFor(prng.nextInt(step.minMs * 1000, maxMs * 1000 + 1));
+        return;
+      }
+      case 'expect-leader': {
+        const not = step.not === undefined ? 0 : this.node(step.not);
+        const is = step.is === undefined ? 0 : this.node(step.is);
+        const among = step.among?.map((ref) => this.node(ref));
+        const fits = (): boolean => {
+          const leader = cluster.leader();
+          return leader !== 0 && leader !== not && (is === 0 || leader === is) && (among === undefined || among.includes(leader));
+        };
+        if (!cluster.runUntil(fits, step.withinMs * 1000)) {
+          throw new ScenarioFailure(`no fitting leader within ${step.withinMs} ms (current leader: ${cluster.leader() || 'none'})`);
+        }
+        this.bind(step.as, cluster.leader());
+        return;
+      }
+      case 'expect-no-leader': {
+        const among = step.among.map((ref) => this.node(ref));
+        const leaderAmong = (): boolean => among.some((node) => cluster.isUp(node) && cluster.nodeView(node).role === 'leader');
+        if (cluster.runUntil(leaderAmong, step.forMs * 1000)) {
+          const leader = among.find((node) => cluster.nodeView(node).role === 'leader')!;
+          throw new ScenarioFailure(`node ${leader} became leader (term ${cluster.nodeView(leader).term}) without a quorum`);
+        }
+        return;
+      }
+      case 'expect-stable-leader': {
+        const leader = this.node('leader');
+        const term = cluster.nodeView(leader).term;
+        const changed = (): boolean => cluster.leader() !== leader || cluster.nodeView(leader).term !== term;
+        if (cluster.runUntil(changed, step.forMs * 1000)) {
+          throw new ScenarioFailure(`leadership changed from node ${leader} (term ${term}) to ${cluster.leader() || 'none'} on a reliable network`);
+        }
+        return;
+      }
+      case 'isolate':
+        this.isolated.add(this.node(step.node));
+        this.applyIsolation();
+        return;
+      case 'reconnect':
+        this.isolated.delete(this.node(step.node));
+        this.applyIsolation();
+        return;
+      case 'partition':
+        this.isolated.clear();
+        cluster.partition(step.groups.map((group) => group.map((ref) => this.node(ref))));
+        return;
+      case 'heal':
+        this.isolated.clear();
+        cluster.heal();
+        return;
+      case 'network':
+        cluster.setNetworkFaults({ ...cluster.network.currentFaults, ...step.faults });
+        return;
+      case 'crash':
+        if (step.node === 'all') {
+          for (const node of this.liveNodes()) cluster.crash(node);
+        } else {
+          cluster.crash(this.node(step.node));
+        }
+        return;
+      case 'restart':
+        if (step.node === 'all') {
+          for (const node of cluster.nodeIds) if (!cluster.isUp(node)) cluster.restart(node);
+        } else {
+          cluster.restart(this.node(step.node));
+        }
+        return;
+      case 'pick': {
+        const except = new Set((step.except ?? []).map((ref) => this.node(ref)));
+        const candidates = cluster.nodeIds.filter((node) => !except.has(node));
+        if (candidates.length < step.as.length) throw new ScenarioFailure(`cannot pick ${step.as.length} nodes from ${candidates.length}`);
+        for (const name of step.as) {
+          const node = this.randomOf(candidates);
+          candidates.splice(candidates.indexOf(node), 1);
+          this.names.set(name, node);
+        }
+        return;
+      }
+      case 'propose': {
+        let list = this.tags.get(step.tag);
+        if (list === undefined) {
+          list = [];
+          this.tags.set(step.tag, list);
+        }
+        for (let k = 0; k < step.count; k++) {
+          const via = step.via ?? 'leader';
+          const targets =
+            via === 'each-up' ? this.liveNodes() : via === 'random' ? [this.randomOf(cluster.nodeIds)] : via === 'leader' && cluster.leader() === 0 && step.required === false ? [] : [this.node(via)];
+          for (const target of targets) {
+            const outcome = cluster.propose(target);
+            if (outcome.ok) list.push(outcome.proposal);
+            else if (via !== 'each-up' && via !== 'random' && step.required !== false) {
+              throw new ScenarioFailure(`node ${target} refused a proposal: ${outcome.reason} (leader hint ${outcome.leader})`);
+            }
+          }
+        }
+        return;
+      }
+      case 'expect-committed': {
+        const proposals = this.proposals(step.tag);
+        const on = step.on?.map((ref) => this.node(ref));
+        const everywhere = (): boolean =>
+          proposals.every((proposal) => (on ?? this.liveNodes()).every((node) => cluster.isUp(node) && cluster.hasApplied(node, proposal.payloadId)));
+        if (!cluster.runUntil(everywhere, step.withinMs * 1000)) {
+          const missing = proposals.filter((proposal) => !(on ?? this.liveNodes()).every((node) => cluster.hasApplied(node, proposal.payloadId)));
+          throw new ScenarioFailure(
+            `${missing.length} of ${proposals.length} "${step.tag}" proposals not applied on nodes ${(on ?? this.liveNodes()).join(',')} within ${step.withinMs} ms ` +
+              `(first missing #${missing[0]!.payloadId} at ${missing[0]!.index}/t${missing[0]!.term})`,
+          );
+        }
+        return;
+      }
+      case 'expect-not-applied': {
+        for (const proposal of this.proposals(step.tag)) {
+          for (const node of this.liveNodes()) {
+            if (cluster.hasApplied(node, proposal.payloadId)) {
+              throw new ScenarioFailure(`"${step.tag}" proposal #${proposal.payloadId} (${proposal.index}/t${proposal.term}) was applied on node ${node}`);
+            }
+          }
+        }
+        return;
+      }
+      case 'expect-accepted': {
+        const accepted = this.proposals(step.tag).length;
+        if (accepted !== step.count) throw new ScenarioFailure(`${accepted} "${step.tag}" proposals accepted, expected ${step.count}`);
+        return;
+      }
+      case 'mark':
+        this.marks.set(step.name, { total: cluster.stats.messagesSent, byType: { ...cluster.stats.messagesByType } });
+        return;
+      case 'expect-messages': {
+        const mark = this.marks.get(step.since);
+        if (mark === undefined) throw new ScenarioFailure(`no mark "${step.since}"`);
+        const now = cluster.stats.messagesByType;
+        const count =
+          step.types === undefined ? cluster.stats.messagesSent - mark.total : step.types.reduce((sum, type) => sum + now[type] - mark.byType[type], 0);
+        this.measurements.set(step.label, count);
+        if (count > step.atMost) throw new ScenarioFailure(`${step.label}: ${count} messages, bound ${step.atMost}`);
+        return;
+      }
+      case 'transfer': {
+        const leader = this.node('leader');
+        const to = this.node(step.to);
+        const result = cluster.transferLeadership(leader, to);
+        if (!result.ok) throw new ScenarioFailure(`transfer from ${leader} to ${to} refused: ${result.reason}`);
+        return;
+      }
+      case 'compact':
+        for (const node of step.node === 'all' ? this.liveNodes() : [this.node(step.node)]) cluster.compact(node);
+        return;
+      case 'expect-agreement': {
+        this.isolated.clear();
+        cluster.heal();
+        cluster.setNetworkFaults({ ...cluster.network.currentFaults, lossProbability: 0, duplicateProbability: 0, reorderProbability: 0 });
+        for (const node of cluster.nodeIds) if (!cluster.isUp(node)) cluster.restart(node);
+        const outcome = awaitLeaderAndCommit(cluster);
+        awaitConvergence(cluster, outcome.probe.index);
+        return;
+      }
+      case 'expect':
+        if (!step.holds(this)) throw new ScenarioFailure(`expected: ${step.that}; state: ${cluster.describe()}`);
+        return;
+      case 'repeat':
+        for (let round = 0; round < step.times; round++) for (const inner of step.steps) this.execute(inner);
+        return;
+      case 'maybe':
+        if (cluster.schedulePrng.chance(step.chance)) for (const inner of step.steps) this.execute(inner);
+        return;
+      case 'crash-leader': {
+        const leader = cluster.leader();
+        if (leader !== 0) cluster.crash(leader);
+        return;
+      }
+      case 'restart-until-majority': {
+        const majority = Math.floor(cluster.nodeIds.length / 2) + 1;
+        for (let guard = 0; this.liveNodes().length < majority && guard < cluster.nodeIds.length; guard++) {
+          const down = cluster.nodeIds.filter((node) => !cluster.isUp(node));
+          cluster.restart(this.randomOf(down));
+        }
+        return;
+      }
+    }
+  }
+}
+
+function describeStep(step: Step): string {
+  return JSON.stringify(step, (key, value: unknown) => (key === 'steps' ? '[…]' : typeof value === 'function' ? 'ƒ' : value));
+}
+
+/** Run a scenario; throws ScenarioFailure naming the row, the seed, the cluster state and the last events. */
+export function runScenario(name: string, setup: ScenarioSetup, steps: readonly Step[]): ScenarioResult {
+  const cluster = new SimCluster(
+    clusterOptions(setup.seed, {
+      nodeCount: setup.nodes,
+      raft: { ...DEFAULT_SWITCHES, ...setup.raft },
+      network: { ...RELIABLE_NETWORK, ...setup.network },
+      ...setup.cluster,
+    }),
+  );
+  const run = new ScenarioRun(cluster);
+  let current: Step | undefined;
+  try {
+    for (const [row, step] of steps.entries()) {
+      current = step;
+      try {
+        run.execute(step);
+      } catch (error) {
+        if (error instanceof Error) error.message = `row ${row + 1} ${describeStep(step)}: ${error.message}`;
+        throw error;
+      }
+    }
+  } catch (error) {
+    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const trace = cluster.recentTrace().map(formatRecord).join('\n');
+    const failure = new ScenarioFailure(
+      `scenario "${name}" (seed ${setup.seed}) failed at ${(cluster.nowUs / 1000).toFixed(3)} ms\n${reason}\n` +
+        `state: ${cluster.describe()}\nlast events:\n${trace}`,
+    );
+    if (current !== undefined && error instanceof Error) failure.cause = error;
+    throw failure;
+  }
+  return {
+    name,
+    seed: setup.seed,
+    measurements: run.measurements,
+    stats: cluster.stats,
+    simulatedMs: cluster.nowUs / 1000,
+    digest: cluster.trace.digest,
+    cluster,
+  };
+}
+
+/** The liveness bound in ms for a scenario's timing (for rows that wait "as long as liveness allows"). */
+export function livenessBoundMs(setup: ScenarioSetup): number {
+  const options = clusterOptions(setup.seed, { nodeCount: setup.nodes, raft: { ...DEFAULT_SWITCHES, ...setup.raft }, ...setup.cluster });
+  return Math.ceil((LIVENESS_BOUND_ELECTIONS * options.raft.electionTicks * options.tickUs * (1 + options.clockDriftMax)) / 1000);
+}
