@@ -271,7 +271,9 @@ export class RaftNode {
     return this.log.entryAt(index);
   }
 
+  /** The term at `index`: 0 for index 0, the snapshot's term at its index, undefined if compacted or beyond the end. */
   termAt(index: number): number | undefined {
+    if (index === 0) return 0;
     return this.log.termAt(index);
   }
 
