@@ -1,13 +1,16 @@
 // An ordered map on a skip list (Pugh 1990) living on the JS heap: the single-threaded default
 // OrderedMap. Keys compare as unsigned bytes (Buffer.compare order).
 //
-// Shape, chosen for speed in V8:
-//   - one monomorphic class per node, forward pointers in a plain array sized to the node's level;
+// Shape, chosen for speed in V8 (src/bench/micro/kv.ts measures it). Once the map outgrows the
+// CPU caches a search costs what its dependent memory loads cost, so the layout minimises them:
+//   - each node has one `links` array holding, per level, the next node *and that node's key
+//     prefix* (two int32 words, see prefixWord). Deciding whether to step forward reads only the
+//     current node's array; the next node, its key object and its key bytes are touched only when
+//     the prefixes tie or the search moves there;
+//   - prefixes that tie fall back to a hand loop over the bytes, which for short keys beats
+//     Buffer.compare, whose native call costs more than the comparison;
 //   - the search path ("update" array) is allocated once per map and reused, so get and replace
 //     allocate only their result / the copied value;
-//   - keys are compared with a hand loop over the bytes: for the short keys a KV store holds
-//     (16 B in the benchmarks) it beats Buffer.compare, whose native call costs more than the
-//     comparison (src/bench/micro/kv.ts measures both);
 //   - stored keys and values are Buffer.allocUnsafe copies, which for sizes under 4 KiB are cut
 //     from Node's shared 8 KiB pool instead of each owning an ArrayBuffer.
 //
@@ -26,13 +29,40 @@ import type { Prng } from '../raft/prng.js';
 
 export const SKIPLIST_MAX_LEVEL = 16;
 
+/** Per level: [next node | null, its prefixHigh, its prefixLow]. */
+const LINK_STRIDE = 3;
+type Links = (SkipNode | number | null)[];
+
 class SkipNode {
+  /** The key's bytes 0-3 and 4-7 as order-preserving int32s (see prefixWord). */
+  readonly prefixHigh: number;
+  readonly prefixLow: number;
   constructor(
     readonly key: Uint8Array,
     public value: Uint8Array,
     public version: number,
-    readonly next: (SkipNode | null)[],
-  ) {}
+    /** LINK_STRIDE entries per level the node takes part in. */
+    readonly links: Links,
+  ) {
+    this.prefixHigh = prefixWord(key, 0);
+    this.prefixLow = prefixWord(key, 4);
+  }
+}
+
+/**
+ * Four key bytes from `offset` (zero-padded past the end), big-endian, with the sign bit flipped
+ * so that signed int32 order equals unsigned byte order. An int32 is a small integer in V8, held
+ * inline in the array or object, so comparing prefixes loads no key. Zero padding keeps the order
+ * consistent: keys whose prefixes differ compare in byte order; equal prefixes fall back to the
+ * full comparison (a key shorter than 8 bytes ties with one that continues with zero bytes).
+ */
+function prefixWord(key: Uint8Array, offset: number): number {
+  const length = key.length;
+  const b0 = offset < length ? key[offset]! : 0;
+  const b1 = offset + 1 < length ? key[offset + 1]! : 0;
+  const b2 = offset + 2 < length ? key[offset + 2]! : 0;
+  const b3 = offset + 3 < length ? key[offset + 3]! : 0;
+  return ((b0 << 24) | (b1 << 16) | (b2 << 8) | b3) ^ 0x80000000;
 }
 
 /** Unsigned lexicographic comparison, the same order as Buffer.compare. */
@@ -59,6 +89,29 @@ function checkVersion(version: number): void {
   }
 }
 
+/** Whether `node` holds exactly `key`. */
+function sameKey(node: SkipNode, key: Uint8Array): boolean {
+  return node.key.length === key.length && compareBytes(node.key, key) === 0;
+}
+
+function nodeAt(links: Links, level: number): SkipNode | null {
+  return links[level * LINK_STRIDE] as SkipNode | null;
+}
+
+/** Makes links[level] point at `node` (or null), with its prefix copied alongside. */
+function setLink(links: Links, level: number, node: SkipNode | null): void {
+  const at = level * LINK_STRIDE;
+  links[at] = node;
+  links[at + 1] = node === null ? 0 : node.prefixHigh;
+  links[at + 2] = node === null ? 0 : node.prefixLow;
+}
+
+function newLinks(levels: number): Links {
+  const links: Links = new Array<SkipNode | number | null>(levels * LINK_STRIDE);
+  for (let i = 0; i < levels; i++) setLink(links, i, null);
+  return links;
+}
+
 export class SkipList implements OrderedMap {
   private readonly head: SkipNode;
   /** Scratch search path: update[i] is the last node at level i whose key is < the search key. */
@@ -68,7 +121,7 @@ export class SkipList implements OrderedMap {
   private count = 0;
 
   constructor(private readonly prng: Prng) {
-    this.head = new SkipNode(new Uint8Array(0), new Uint8Array(0), 0, new Array<SkipNode | null>(SKIPLIST_MAX_LEVEL).fill(null));
+    this.head = new SkipNode(new Uint8Array(0), new Uint8Array(0), 0, newLinks(SKIPLIST_MAX_LEVEL));
     this.update = new Array<SkipNode>(SKIPLIST_MAX_LEVEL).fill(this.head);
   }
 
@@ -78,14 +131,14 @@ export class SkipList implements OrderedMap {
 
   get(key: Uint8Array): VersionedValue | undefined {
     const node = this.findGreaterOrEqual(key, false);
-    if (node === null || compareBytes(node.key, key) !== 0) return undefined;
+    if (node === null || !sameKey(node, key)) return undefined;
     return { value: node.value, version: node.version };
   }
 
   put(key: Uint8Array, value: Uint8Array, version: number): void {
     checkVersion(version);
     const found = this.findGreaterOrEqual(key, true);
-    if (found !== null && compareBytes(found.key, key) === 0) {
+    if (found !== null && sameKey(found, key)) {
       found.value = copyBytes(value);
       found.version = version;
       return;
@@ -95,27 +148,31 @@ export class SkipList implements OrderedMap {
       for (let i = this.level; i < nodeLevel; i++) this.update[i] = this.head;
       this.level = nodeLevel;
     }
-    const next = new Array<SkipNode | null>(nodeLevel);
-    const node = new SkipNode(copyBytes(key), copyBytes(value), version, next);
+    const links: Links = new Array<SkipNode | number | null>(nodeLevel * LINK_STRIDE);
+    const node = new SkipNode(copyBytes(key), copyBytes(value), version, links);
     const update = this.update;
     for (let i = 0; i < nodeLevel; i++) {
-      const predecessor = update[i]!;
-      next[i] = predecessor.next[i]!;
-      predecessor.next[i] = node;
+      const predecessorLinks = update[i]!.links;
+      const at = i * LINK_STRIDE;
+      links[at] = predecessorLinks[at]!;
+      links[at + 1] = predecessorLinks[at + 1]!;
+      links[at + 2] = predecessorLinks[at + 2]!;
+      setLink(predecessorLinks, i, node);
     }
     this.count++;
   }
 
   delete(key: Uint8Array): boolean {
     const found = this.findGreaterOrEqual(key, true);
-    if (found === null || compareBytes(found.key, key) !== 0) return false;
+    if (found === null || !sameKey(found, key)) return false;
     const update = this.update;
-    const foundLevel = found.next.length;
+    const foundLinks = found.links;
+    const foundLevel = foundLinks.length / LINK_STRIDE;
     for (let i = 0; i < foundLevel; i++) {
-      const predecessor = update[i]!;
-      if (predecessor.next[i] === found) predecessor.next[i] = found.next[i]!;
+      const predecessorLinks = update[i]!.links;
+      if (nodeAt(predecessorLinks, i) === found) setLink(predecessorLinks, i, nodeAt(foundLinks, i));
     }
-    while (this.level > 1 && this.head.next[this.level - 1] === null) this.level--;
+    while (this.level > 1 && nodeAt(this.head.links, this.level - 1) === null) this.level--;
     this.count--;
     return true;
   }
@@ -127,21 +184,21 @@ export class SkipList implements OrderedMap {
     while (node !== null && result.length < limit) {
       if (endExclusive !== null && compareBytes(node.key, endExclusive) >= 0) break;
       result.push({ key: node.key, value: node.value, version: node.version });
-      node = node.next[0]!;
+      node = nodeAt(node.links, 0);
     }
     return result;
   }
 
   *entries(): IterableIterator<KeyValueVersion> {
-    let node = this.head.next[0]!;
+    let node = nodeAt(this.head.links, 0);
     while (node !== null) {
       yield { key: node.key, value: node.value, version: node.version };
-      node = node.next[0]!;
+      node = nodeAt(node.links, 0);
     }
   }
 
   clear(): void {
-    this.head.next.fill(null);
+    for (let i = 0; i < SKIPLIST_MAX_LEVEL; i++) setLink(this.head.links, i, null);
     this.update.fill(this.head);
     this.level = 1;
     this.count = 0;
@@ -152,22 +209,35 @@ export class SkipList implements OrderedMap {
    * every level in `this.update` for an insert or unlink.
    */
   private findGreaterOrEqual(key: Uint8Array, recordPath: boolean): SkipNode | null {
-    let node = this.head;
+    const prefixHigh = prefixWord(key, 0);
+    const prefixLow = prefixWord(key, 4);
     const update = this.update;
+    let node = this.head;
+    let links = node.links;
     // A node already found ≥ key on a higher level need not be compared again on the lower ones.
     let knownNotLess: SkipNode | null = null;
     for (let i = this.level - 1; i >= 0; i--) {
-      let next = node.next[i]!;
-      while (next !== null && next !== knownNotLess && compareBytes(next.key, key) < 0) {
+      const at = i * LINK_STRIDE;
+      let next = links[at] as SkipNode | null;
+      while (next !== null && next !== knownNotLess) {
+        const nextHigh = links[at + 1] as number;
+        let nextIsLess: boolean;
+        if (nextHigh !== prefixHigh) {
+          nextIsLess = nextHigh < prefixHigh;
+        } else {
+          const nextLow = links[at + 2] as number;
+          nextIsLess = nextLow !== prefixLow ? nextLow < prefixLow : compareBytes(next.key, key) < 0;
+        }
+        if (!nextIsLess) break;
         node = next;
-        next = node.next[i]!;
+        links = node.links;
+        next = links[at] as SkipNode | null;
       }
       knownNotLess = next;
       if (recordPath) update[i] = node;
     }
-    return node.next[0]!;
+    return links[0] as SkipNode | null;
   }
-
   /** 1 + the number of leading pairs of zero bits in one draw: P(level > k) = 4^-k, capped at 16. */
   private randomLevel(): number {
     let bits = this.prng.nextUint32();
