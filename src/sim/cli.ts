@@ -1,5 +1,141 @@
-// Placeholder replaced by the simulation work (issue 2): parses options and runs seeds.
-export async function simCommand(_argv: string[]): Promise<number> {
-  console.error('raftbench sim: the simulation is not built yet');
-  return 1;
+// `raftbench sim`: run the deterministic cluster simulation over many seeds, or replay one seed
+// with a verbose trace. Exit code 0 when every seed passed, 1 when any failed, 2 on bad usage.
+
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { DEFAULT_FAULT_TICKS, describeConfig, MAX_SEED, runRandomSeed, SimulationFailure, type RandomRunResult } from './random-run.js';
+
+const FAILURE_REPORTS_SHOWN = 3;
+
+function integerOption(name: string, min: number, max: number): (value: string) => number {
+  return (value: string) => {
+    const parsed = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+      throw new InvalidArgumentError(`${name} must be an integer in [${min}, ${max}], got '${value}'`);
+    }
+    return parsed;
+  };
+}
+
+interface SimOptions {
+  seeds: number;
+  firstSeed: number;
+  seed?: number;
+  nodes?: number;
+  ticks: number;
+  quiet?: boolean;
+}
+
+function quantiles(values: readonly number[]): string {
+  if (values.length === 0) return 'n/a';
+  const sorted = values.slice().sort((a, b) => a - b);
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  const ms = (us: number): string => `${(us / 1000).toFixed(1)} ms`;
+  return `min ${ms(sorted[0]!)} / median ${ms(at(0.5))} / max ${ms(sorted[sorted.length - 1]!)}`;
+}
+
+function printSummary(results: readonly RandomRunResult[], failures: readonly SimulationFailure[], seconds: number, print: (line: string) => void): void {
+  const seedsRun = results.length + failures.length;
+  const sum = (pick: (result: RandomRunResult) => number): number => results.reduce((total, result) => total + pick(result), 0);
+  const messagesByType = new Map<string, number>();
+  for (const result of results) {
+    for (const [type, count] of Object.entries(result.stats.messagesByType)) messagesByType.set(type, (messagesByType.get(type) ?? 0) + count);
+  }
+  print('');
+  print(`seeds run          ${seedsRun} (${results.length} passed, ${failures.length} failed)`);
+  print(`wall time          ${seconds.toFixed(2)} s (${(seedsRun / Math.max(seconds, 1e-9)).toFixed(1)} seeds/s)`);
+  print(`simulated time     ${(sum((result) => result.simulatedUs) / 1e6).toFixed(1)} s`);
+  print(`events             ${sum((result) => result.stats.events)}`);
+  print(`elections won      ${sum((result) => result.elections)}`);
+  print(`entries committed  ${sum((result) => result.entriesCommitted)} (client proposals acknowledged: ${sum((result) => result.acknowledged)})`);
+  print(`messages sent      ${sum((result) => result.stats.messagesSent)} (${[...messagesByType].filter(([, count]) => count > 0).map(([type, count]) => `${type} ${count}`).join(', ')})`);
+  print(
+    `faults injected    ${sum((result) => result.stats.faultsInjected)} (crashes ${sum((result) => result.stats.crashes)}, restarts ${sum((result) => result.stats.restarts)}, ` +
+      `compactions ${sum((result) => result.stats.compactions)}, snapshots installed ${sum((result) => result.stats.snapshotsInstalled)})`,
+  );
+  print(`time to elect      ${quantiles(results.flatMap((result) => (result.firstLeaderUs === null ? [] : [result.firstLeaderUs])))} (from start)`);
+  print(`heal → leader      ${quantiles(results.map((result) => result.healToLeaderUs))}`);
+  print(`heal → commit      ${quantiles(results.map((result) => result.healToCommitUs))}`);
+  if (failures.length > 0) {
+    print('');
+    print(`FAILED seeds: ${failures.map((failure) => failure.seed).join(', ')}`);
+    print(`replay the first with: ${failures[0]!.replayCommand}`);
+  }
+}
+
+async function runSeeds(options: SimOptions): Promise<number> {
+  const print = (line: string): void => console.log(line);
+  if (options.seed !== undefined) {
+    const settings = { seed: options.seed, nodes: options.nodes, faultTicks: options.ticks };
+    print(`replaying seed ${options.seed} (fault phase ${options.ticks} ticks), every event:`);
+    const startMs = performance.now();
+    try {
+      const result = runRandomSeed({ ...settings, verbose: options.quiet === true ? null : print });
+      print(`config: ${describeConfig(result.config)}`);
+      printSummary([result], [], (performance.now() - startMs) / 1000, print);
+      print(`trace digest       ${result.digest}`);
+      print(`PASSED seed ${options.seed}`);
+      return 0;
+    } catch (error) {
+      if (!(error instanceof SimulationFailure)) throw error;
+      print('');
+      print(error.report());
+      return 1;
+    }
+  }
+  const results: RandomRunResult[] = [];
+  const failures: SimulationFailure[] = [];
+  const startMs = performance.now();
+  const lastSeed = options.firstSeed + options.seeds - 1;
+  if (lastSeed >= MAX_SEED) throw new InvalidArgumentError(`--first-seed + --seeds must stay below 2^52`);
+  if (options.quiet !== true) print(`running seeds ${options.firstSeed}..${lastSeed} (fault phase ${options.ticks} ticks each)`);
+  for (let seed = options.firstSeed; seed <= lastSeed; seed++) {
+    try {
+      results.push(runRandomSeed({ seed, nodes: options.nodes, faultTicks: options.ticks }));
+    } catch (error) {
+      if (!(error instanceof SimulationFailure)) throw error;
+      failures.push(error);
+      if (failures.length <= FAILURE_REPORTS_SHOWN) {
+        print('');
+        print(error.report());
+      } else {
+        print(`FAILED seed ${seed}: ${error.reason.split('\n')[0]} — replay: ${error.replayCommand}`);
+      }
+    }
+  }
+  printSummary(results, failures, (performance.now() - startMs) / 1000, print);
+  return failures.length === 0 ? 0 : 1;
+}
+
+export async function simCommand(argv: string[]): Promise<number> {
+  const program = new Command('raftbench sim')
+    .description(
+      'Run the deterministic Raft cluster simulation: per seed, a random cluster configuration (3/5/7 nodes, pre-vote, check-quorum, ' +
+        'inflight window, batch limits, fsync latency, torn writes, compaction) and a random fault schedule (partitions, one-way cuts, loss, ' +
+        'duplication, reordering, crashes, restarts, leadership transfers) while clients propose; then a heal phase that must reach ' +
+        'liveness. Election safety, log matching, leader completeness, state-machine safety and monotonic progress are checked after ' +
+        'every event. A failing seed replays exactly with --seed.',
+    )
+    .option('--seeds <n>', 'how many seeds to run', integerOption('--seeds', 1, 10_000_000), 300)
+    .option('--first-seed <n>', 'the first seed of the range', integerOption('--first-seed', 0, MAX_SEED - 1), 1)
+    .option('--seed <n>', 'replay one seed and print every event', integerOption('--seed', 0, MAX_SEED - 1))
+    .option('--nodes <n>', 'cluster size for every seed (default: chosen by each seed among 3, 5, 7)', integerOption('--nodes', 1, 15))
+    .option('--ticks <n>', 'length of the fault phase, in ticks of 10 ms simulated time', integerOption('--ticks', 1, 1_000_000), DEFAULT_FAULT_TICKS)
+    .option('--quiet', 'print only the summary (and failures)')
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => process.stdout.write(text), writeErr: (text) => process.stderr.write(text) });
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) return error.code === 'commander.helpDisplayed' || error.code === 'commander.help' ? 0 : 2;
+    throw error;
+  }
+  try {
+    return await runSeeds(program.opts<SimOptions>());
+  } catch (error) {
+    if (error instanceof InvalidArgumentError) {
+      console.error(`raftbench sim: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
 }

@@ -9,17 +9,34 @@
 //     higher term (one extra round each).
 // LIVENESS_BOUND_ELECTIONS = 25 timeouts allows ~10 consecutive failed rounds plus the probe's
 // commit (one round trip and an fsync on a quorum); needing more is a liveness bug, not bad luck.
+// On top comes the backlog: entries accepted during the faults (by leaders that could not commit
+// them) must reach a quorum before the probe commits behind them, and lagging nodes must catch
+// up; the bound adds one round (two worst-case latencies, two worst-case fsyncs and a tick for
+// a heartbeat-driven retry) per append batch of the backlog, as if stop-and-wait.
 // The same bound then applies, again, to every live node catching up (possibly by snapshot).
 
 import { LivenessDeadline } from '../check/liveness.js';
 import type { NodeId } from '../raft/types.js';
 import type { Proposal, SimCluster } from './cluster.js';
+import { PAYLOAD_BYTES } from './state-machine.js';
 
 export const LIVENESS_BOUND_ELECTIONS = 25;
 
 export function livenessBoundUs(cluster: SimCluster): number {
-  const { raft, tickUs, clockDriftMax } = cluster.options;
-  return Math.ceil(LIVENESS_BOUND_ELECTIONS * raft.electionTicks * tickUs * (1 + clockDriftMax));
+  const { raft, tickUs, clockDriftMax, fsyncUsMax } = cluster.options;
+  const electionsUs = LIVENESS_BOUND_ELECTIONS * raft.electionTicks * tickUs * (1 + clockDriftMax);
+  let lastIndex = 0;
+  let lowestApplied = Number.MAX_SAFE_INTEGER;
+  for (const node of cluster.nodeIds) {
+    if (!cluster.isUp(node)) continue;
+    const view = cluster.nodeView(node);
+    lastIndex = Math.max(lastIndex, view.lastIndex);
+    lowestApplied = Math.min(lowestApplied, view.applied);
+  }
+  const backlogEntries = Math.max(0, lastIndex - lowestApplied);
+  const entriesPerAppend = Math.max(1, Math.min(raft.maxBatchEntries, Math.floor(raft.maxBatchBytes / PAYLOAD_BYTES)));
+  const roundUs = 2 * cluster.network.currentFaults.latencyUsMax + 2 * fsyncUsMax + tickUs;
+  return Math.ceil(electionsUs + Math.ceil(backlogEntries / entriesPerAppend) * roundUs);
 }
 
 export interface LivenessOutcome {

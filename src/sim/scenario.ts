@@ -8,7 +8,7 @@
 
 import type { MessageType, NodeId } from '../raft/types.js';
 import { clusterOptions, DEFAULT_SWITCHES, SimCluster, type ClusterOptions, type ClusterStats, type Proposal, type RaftSwitches } from './cluster.js';
-import { awaitConvergence, awaitLeaderAndCommit, LIVENESS_BOUND_ELECTIONS } from './liveness.js';
+import { awaitConvergence, awaitLeaderAndCommit } from './liveness.js';
 import { RELIABLE_NETWORK, type NetworkFaults } from './network.js';
 import { formatRecord } from './trace.js';
 
@@ -376,8 +376,3 @@ export function runScenario(name: string, setup: ScenarioSetup, steps: readonly 
   };
 }
 
-/** The liveness bound in ms for a scenario's timing (for rows that wait "as long as liveness allows"). */
-export function livenessBoundMs(setup: ScenarioSetup): number {
-  const options = clusterOptions(setup.seed, { nodeCount: setup.nodes, raft: { ...DEFAULT_SWITCHES, ...setup.raft }, ...setup.cluster });
-  return Math.ceil((LIVENESS_BOUND_ELECTIONS * options.raft.electionTicks * options.tickUs * (1 + options.clockDriftMax)) / 1000);
-}

@@ -5,7 +5,8 @@
 import { chainHash, EMPTY_LOG_HASH } from '../check/entry-hash.js';
 import type { Entry, SnapshotMeta } from '../raft/types.js';
 
-const PAYLOAD_BYTES = 8;
+/** Every client payload is this long (a magic word and the payload id). */
+export const PAYLOAD_BYTES = 8;
 const PAYLOAD_MAGIC = 0x5349_4d50; // "SIMP"
 const SNAPSHOT_HEADER_BYTES = 8 * 3 + 4;
 

@@ -85,7 +85,7 @@ export class Trace {
     readonly capacity: number,
     /** Called with every formatted record (a verbose replay); null to format nothing. */
     private readonly verbose: ((line: string) => void) | null,
-    /** Record ticks in the ring (they are always in the digest). */
+    /** Keep ticks in the ring and the verbose output (they are always in the digest). */
     private readonly keepTicks = false,
   ) {
     if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError(`trace capacity must be a positive integer, got ${capacity}`);
@@ -99,7 +99,7 @@ export class Trace {
       this.ring[this.next] = record;
       this.next = (this.next + 1) % this.capacity;
     }
-    if (this.verbose !== null) this.verbose(formatRecord(record));
+    if (this.verbose !== null && (record.kind !== 'tick' || this.keepTicks)) this.verbose(formatRecord(record));
   }
 
   /** How many records were added in total. */
