@@ -3,10 +3,12 @@
 //
 // Shape, chosen for speed in V8 (src/bench/micro/kv.ts measures it). Once the map outgrows the
 // CPU caches a search costs what its dependent memory loads cost, so the layout minimises them:
-//   - each node has one `links` array holding, per level, the next node *and that node's key
-//     prefix* (two int32 words, see prefixWord). Deciding whether to step forward reads only the
-//     current node's array; the next node, its key object and its key bytes are touched only when
-//     the prefixes tie or the search moves there;
+//   - every link carries, beside the next node, *that node's key prefix* (two int32 words, see
+//     prefixWord). Deciding whether to step forward reads only the current node; the next node,
+//     its key object and its key bytes are touched only when the prefixes tie or the search moves;
+//   - level 0, the only level of 3 nodes in 4, lives in fields of the node itself (next0,
+//     next0High, next0Low): a step along the bottom level is one load, and most nodes need no
+//     array at all. Levels ≥ 1 live in an `upper` array, 3 entries per level;
 //   - prefixes that tie fall back to a hand loop over the bytes, which for short keys beats
 //     Buffer.compare, whose native call costs more than the comparison;
 //   - the search path ("update" array) is allocated once per map and reused, so get and replace
@@ -29,20 +31,24 @@ import type { Prng } from '../raft/prng.js';
 
 export const SKIPLIST_MAX_LEVEL = 16;
 
-/** Per level: [next node | null, its prefixHigh, its prefixLow]. */
+/** Per level ≥ 1, in `upper`: [next node | null, its prefixHigh, its prefixLow]. */
 const LINK_STRIDE = 3;
-type Links = (SkipNode | number | null)[];
+type UpperLinks = (SkipNode | number | null)[];
 
 class SkipNode {
   /** The key's bytes 0-3 and 4-7 as order-preserving int32s (see prefixWord). */
   readonly prefixHigh: number;
   readonly prefixLow: number;
+  /** The level-0 link: the next node and its prefix words. */
+  next0: SkipNode | null = null;
+  next0High = 0;
+  next0Low = 0;
   constructor(
     readonly key: Uint8Array,
     public value: Uint8Array,
     public version: number,
-    /** LINK_STRIDE entries per level the node takes part in. */
-    readonly links: Links,
+    /** Links of levels 1 … level-1 (LINK_STRIDE entries each); null for a level-1 node. */
+    readonly upper: UpperLinks | null,
   ) {
     this.prefixHigh = prefixWord(key, 0);
     this.prefixLow = prefixWord(key, 4);
@@ -94,22 +100,40 @@ function sameKey(node: SkipNode, key: Uint8Array): boolean {
   return node.key.length === key.length && compareBytes(node.key, key) === 0;
 }
 
-function nodeAt(links: Links, level: number): SkipNode | null {
-  return links[level * LINK_STRIDE] as SkipNode | null;
+function levelOf(node: SkipNode): number {
+  return node.upper === null ? 1 : 1 + node.upper.length / LINK_STRIDE;
 }
 
-/** Makes links[level] point at `node` (or null), with its prefix copied alongside. */
-function setLink(links: Links, level: number, node: SkipNode | null): void {
-  const at = level * LINK_STRIDE;
-  links[at] = node;
-  links[at + 1] = node === null ? 0 : node.prefixHigh;
-  links[at + 2] = node === null ? 0 : node.prefixLow;
+function nextAt(node: SkipNode, level: number): SkipNode | null {
+  return level === 0 ? node.next0 : (node.upper![(level - 1) * LINK_STRIDE] as SkipNode | null);
 }
 
-function newLinks(levels: number): Links {
-  const links: Links = new Array<SkipNode | number | null>(levels * LINK_STRIDE);
-  for (let i = 0; i < levels; i++) setLink(links, i, null);
-  return links;
+/** Points `node`'s link at `level` to `target` (or null), with the target's prefix alongside. */
+function setNext(node: SkipNode, level: number, target: SkipNode | null): void {
+  const high = target === null ? 0 : target.prefixHigh;
+  const low = target === null ? 0 : target.prefixLow;
+  if (level === 0) {
+    node.next0 = target;
+    node.next0High = high;
+    node.next0Low = low;
+    return;
+  }
+  const upper = node.upper!;
+  const at = (level - 1) * LINK_STRIDE;
+  upper[at] = target;
+  upper[at + 1] = high;
+  upper[at + 2] = low;
+}
+
+function newUpperLinks(levels: number): UpperLinks | null {
+  if (levels <= 1) return null;
+  const upper: UpperLinks = new Array<SkipNode | number | null>((levels - 1) * LINK_STRIDE);
+  for (let i = 0; i < upper.length; i += LINK_STRIDE) {
+    upper[i] = null;
+    upper[i + 1] = 0;
+    upper[i + 2] = 0;
+  }
+  return upper;
 }
 
 export class SkipList implements OrderedMap {
@@ -121,7 +145,7 @@ export class SkipList implements OrderedMap {
   private count = 0;
 
   constructor(private readonly prng: Prng) {
-    this.head = new SkipNode(new Uint8Array(0), new Uint8Array(0), 0, newLinks(SKIPLIST_MAX_LEVEL));
+    this.head = new SkipNode(new Uint8Array(0), new Uint8Array(0), 0, newUpperLinks(SKIPLIST_MAX_LEVEL));
     this.update = new Array<SkipNode>(SKIPLIST_MAX_LEVEL).fill(this.head);
   }
 
@@ -148,16 +172,12 @@ export class SkipList implements OrderedMap {
       for (let i = this.level; i < nodeLevel; i++) this.update[i] = this.head;
       this.level = nodeLevel;
     }
-    const links: Links = new Array<SkipNode | number | null>(nodeLevel * LINK_STRIDE);
-    const node = new SkipNode(copyBytes(key), copyBytes(value), version, links);
+    const node = new SkipNode(copyBytes(key), copyBytes(value), version, newUpperLinks(nodeLevel));
     const update = this.update;
     for (let i = 0; i < nodeLevel; i++) {
-      const predecessorLinks = update[i]!.links;
-      const at = i * LINK_STRIDE;
-      links[at] = predecessorLinks[at]!;
-      links[at + 1] = predecessorLinks[at + 1]!;
-      links[at + 2] = predecessorLinks[at + 2]!;
-      setLink(predecessorLinks, i, node);
+      const predecessor = update[i]!;
+      setNext(node, i, nextAt(predecessor, i));
+      setNext(predecessor, i, node);
     }
     this.count++;
   }
@@ -166,13 +186,12 @@ export class SkipList implements OrderedMap {
     const found = this.findGreaterOrEqual(key, true);
     if (found === null || !sameKey(found, key)) return false;
     const update = this.update;
-    const foundLinks = found.links;
-    const foundLevel = foundLinks.length / LINK_STRIDE;
+    const foundLevel = levelOf(found);
     for (let i = 0; i < foundLevel; i++) {
-      const predecessorLinks = update[i]!.links;
-      if (nodeAt(predecessorLinks, i) === found) setLink(predecessorLinks, i, nodeAt(foundLinks, i));
+      const predecessor = update[i]!;
+      if (nextAt(predecessor, i) === found) setNext(predecessor, i, nextAt(found, i));
     }
-    while (this.level > 1 && nodeAt(this.head.links, this.level - 1) === null) this.level--;
+    while (this.level > 1 && nextAt(this.head, this.level - 1) === null) this.level--;
     this.count--;
     return true;
   }
@@ -184,21 +203,21 @@ export class SkipList implements OrderedMap {
     while (node !== null && result.length < limit) {
       if (endExclusive !== null && compareBytes(node.key, endExclusive) >= 0) break;
       result.push({ key: node.key, value: node.value, version: node.version });
-      node = nodeAt(node.links, 0);
+      node = node.next0;
     }
     return result;
   }
 
   *entries(): IterableIterator<KeyValueVersion> {
-    let node = nodeAt(this.head.links, 0);
+    let node = this.head.next0;
     while (node !== null) {
       yield { key: node.key, value: node.value, version: node.version };
-      node = nodeAt(node.links, 0);
+      node = node.next0;
     }
   }
 
   clear(): void {
-    for (let i = 0; i < SKIPLIST_MAX_LEVEL; i++) setLink(this.head.links, i, null);
+    for (let i = 0; i < SKIPLIST_MAX_LEVEL; i++) setNext(this.head, i, null);
     this.update.fill(this.head);
     this.level = 1;
     this.count = 0;
@@ -213,31 +232,48 @@ export class SkipList implements OrderedMap {
     const prefixLow = prefixWord(key, 4);
     const update = this.update;
     let node = this.head;
-    let links = node.links;
     // A node already found ≥ key on a higher level need not be compared again on the lower ones.
     let knownNotLess: SkipNode | null = null;
-    for (let i = this.level - 1; i >= 0; i--) {
-      const at = i * LINK_STRIDE;
-      let next = links[at] as SkipNode | null;
+    for (let i = this.level - 1; i >= 1; i--) {
+      const at = (i - 1) * LINK_STRIDE;
+      // Every node reached at level i takes part in level i, so it has upper links.
+      let upper = node.upper!;
+      let next = upper[at] as SkipNode | null;
       while (next !== null && next !== knownNotLess) {
-        const nextHigh = links[at + 1] as number;
+        const nextHigh = upper[at + 1] as number;
         let nextIsLess: boolean;
         if (nextHigh !== prefixHigh) {
           nextIsLess = nextHigh < prefixHigh;
         } else {
-          const nextLow = links[at + 2] as number;
+          const nextLow = upper[at + 2] as number;
           nextIsLess = nextLow !== prefixLow ? nextLow < prefixLow : compareBytes(next.key, key) < 0;
         }
         if (!nextIsLess) break;
         node = next;
-        links = node.links;
-        next = links[at] as SkipNode | null;
+        upper = node.upper!;
+        next = upper[at] as SkipNode | null;
       }
       knownNotLess = next;
       if (recordPath) update[i] = node;
     }
-    return links[0] as SkipNode | null;
+    let next = node.next0;
+    while (next !== null && next !== knownNotLess) {
+      const nextHigh = node.next0High;
+      let nextIsLess: boolean;
+      if (nextHigh !== prefixHigh) {
+        nextIsLess = nextHigh < prefixHigh;
+      } else {
+        const nextLow = node.next0Low;
+        nextIsLess = nextLow !== prefixLow ? nextLow < prefixLow : compareBytes(next.key, key) < 0;
+      }
+      if (!nextIsLess) break;
+      node = next;
+      next = node.next0;
+    }
+    if (recordPath) update[0] = node;
+    return next;
   }
+
   /** 1 + the number of leading pairs of zero bits in one draw: P(level > k) = 4^-k, capped at 16. */
   private randomLevel(): number {
     let bits = this.prng.nextUint32();
