@@ -13,9 +13,37 @@
 // Install note: @mongodb-js/zstd 7.x does not install on machines without outside network (its
 // install step downloads a prebuilt binary or the zstd sources from outside the npm registry); the
 // 1.2.x line ships its prebuilt binary as npm packages, so it is pinned (~1.2.2) in package.json.
+//
+// Level note: in @mongodb-js/zstd 1.2.2 the package's JS entry point (index.js) wraps the native
+// binding as `compress(data)` and drops the level, so every level compresses at zstd's default (3)
+// — found because zstd:1, zstd:3 and zstd:9 gave byte-identical output in the micro-benchmark. The
+// native binding underneath (bindings.js, which index.js itself loads) does take the level, so we
+// call it directly; test/storage/codec.test.ts checks that levels change the output.
 
-import { compress as zstdCompress, decompress as zstdDecompress } from '@mongodb-js/zstd';
+import { createRequire } from 'node:module';
 import { compressSync as lz4CompressSync, compress as lz4Compress, uncompress as lz4Uncompress, uncompressSync as lz4UncompressSync } from 'lz4-napi';
+
+interface ZstdBinding {
+  compress(data: Buffer, level?: number): Promise<Buffer>;
+  decompress(data: Buffer): Promise<Buffer>;
+}
+const zstdBinding = createRequire(import.meta.url)('@mongodb-js/zstd/bindings.js') as ZstdBinding;
+
+async function zstdCompress(data: Buffer, level: number): Promise<Buffer> {
+  try {
+    return await zstdBinding.compress(data, level);
+  } catch (error) {
+    throw new Error(`zstd: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+async function zstdDecompress(data: Buffer): Promise<Buffer> {
+  try {
+    return await zstdBinding.decompress(data);
+  } catch (error) {
+    throw new Error(`zstd: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
 
 /** The id stored on disk (and on the wire) with each compressed unit. Never renumber. */
 export const CODEC_ID = { none: 0, lz4: 1, zstd: 2 } as const;

@@ -50,6 +50,13 @@ for (const name of ['none', 'lz4', 'zstd:1', 'zstd:3', 'zstd:9']) {
   });
 }
 
+test('zstd levels take effect (higher levels are smaller on compressible data)', async () => {
+  const raw = await bodyOf(11, 256 * 1024, 65_536);
+  const sizes: number[] = [];
+  for (const level of [1, 9, 19]) sizes.push((await createCodec({ kind: 'zstd', level }).compress(raw)).byteLength);
+  assert.ok(sizes[0]! > sizes[1]! && sizes[1]! > sizes[2]!, `sizes at levels 1, 9, 19: ${sizes.join(', ')}`);
+});
+
 test('decompression follows the stored codec id, not the configured codec', async () => {
   const raw = await bodyOf(9, 10_000, 10_000);
   const viaLz4 = await createCodec({ kind: 'lz4' }).compress(raw);
