@@ -39,6 +39,10 @@ class SkipNode {
   /** The key's bytes 0-3 and 4-7 as order-preserving int32s (see prefixWord). */
   readonly prefixHigh: number;
   readonly prefixLow: number;
+  /** Bytes 8-11 and 12-15 likewise, and the length: keys of up to 16 bytes compare without loading `key`. */
+  readonly word2: number;
+  readonly word3: number;
+  readonly keyLength: number;
   /** The level-0 link: the next node and its prefix words. */
   next0: SkipNode | null = null;
   next0High = 0;
@@ -52,7 +56,42 @@ class SkipNode {
   ) {
     this.prefixHigh = prefixWord(key, 0);
     this.prefixLow = prefixWord(key, 4);
+    this.word2 = prefixWord(key, 8);
+    this.word3 = prefixWord(key, 12);
+    this.keyLength = key.length;
   }
+}
+
+/** The search key in the same inline form as a node's, computed once per operation. */
+class SearchKey {
+  prefixHigh = 0;
+  prefixLow = 0;
+  word2 = 0;
+  word3 = 0;
+  key: Uint8Array = new Uint8Array(0);
+  set(key: Uint8Array): this {
+    this.key = key;
+    this.prefixHigh = prefixWord(key, 0);
+    this.prefixLow = prefixWord(key, 4);
+    this.word2 = prefixWord(key, 8);
+    this.word3 = prefixWord(key, 12);
+    return this;
+  }
+}
+
+/** Orders `node` against `search` once their first 8 bytes are known to tie: <0, 0, >0. */
+function compareTail(node: SkipNode, search: SearchKey): number {
+  if (node.word2 !== search.word2) return node.word2 < search.word2 ? -1 : 1;
+  if (node.word3 !== search.word3) return node.word3 < search.word3 ? -1 : 1;
+  const searchLength = search.key.length;
+  // Both within 16 bytes and equal up to zero padding: the shorter is a prefix of the longer.
+  if (node.keyLength <= 16 && searchLength <= 16) return node.keyLength - searchLength;
+  return compareBytes(node.key, search.key);
+}
+
+/** Whether `node` holds exactly the search key. */
+function sameKey(node: SkipNode, search: SearchKey): boolean {
+  return node.prefixHigh === search.prefixHigh && node.prefixLow === search.prefixLow && compareTail(node, search) === 0;
 }
 
 /**
@@ -95,10 +134,6 @@ function checkVersion(version: number): void {
   }
 }
 
-/** Whether `node` holds exactly `key`. */
-function sameKey(node: SkipNode, key: Uint8Array): boolean {
-  return node.key.length === key.length && compareBytes(node.key, key) === 0;
-}
 
 function levelOf(node: SkipNode): number {
   return node.upper === null ? 1 : 1 + node.upper.length / LINK_STRIDE;
@@ -143,6 +178,8 @@ export class SkipList implements OrderedMap {
   /** Levels currently in use (1 ≤ level ≤ SKIPLIST_MAX_LEVEL). */
   private level = 1;
   private count = 0;
+  /** Reused for every operation's key, so searching allocates nothing. */
+  private readonly search = new SearchKey();
 
   constructor(private readonly prng: Prng) {
     this.head = new SkipNode(new Uint8Array(0), new Uint8Array(0), 0, newUpperLinks(SKIPLIST_MAX_LEVEL));
@@ -154,15 +191,15 @@ export class SkipList implements OrderedMap {
   }
 
   get(key: Uint8Array): VersionedValue | undefined {
-    const node = this.findGreaterOrEqual(key, false);
-    if (node === null || !sameKey(node, key)) return undefined;
+    const node = this.findGreaterOrEqual(this.search.set(key), false);
+    if (node === null || !sameKey(node, this.search)) return undefined;
     return { value: node.value, version: node.version };
   }
 
   put(key: Uint8Array, value: Uint8Array, version: number): void {
     checkVersion(version);
-    const found = this.findGreaterOrEqual(key, true);
-    if (found !== null && sameKey(found, key)) {
+    const found = this.findGreaterOrEqual(this.search.set(key), true);
+    if (found !== null && sameKey(found, this.search)) {
       found.value = copyBytes(value);
       found.version = version;
       return;
@@ -183,8 +220,8 @@ export class SkipList implements OrderedMap {
   }
 
   delete(key: Uint8Array): boolean {
-    const found = this.findGreaterOrEqual(key, true);
-    if (found === null || !sameKey(found, key)) return false;
+    const found = this.findGreaterOrEqual(this.search.set(key), true);
+    if (found === null || !sameKey(found, this.search)) return false;
     const update = this.update;
     const foundLevel = levelOf(found);
     for (let i = 0; i < foundLevel; i++) {
@@ -199,7 +236,7 @@ export class SkipList implements OrderedMap {
   scan(startInclusive: Uint8Array, endExclusive: Uint8Array | null, limit: number): KeyValueVersion[] {
     const result: KeyValueVersion[] = [];
     if (limit <= 0) return result;
-    let node = this.findGreaterOrEqual(startInclusive, false);
+    let node = this.findGreaterOrEqual(this.search.set(startInclusive), false);
     while (node !== null && result.length < limit) {
       if (endExclusive !== null && compareBytes(node.key, endExclusive) >= 0) break;
       result.push({ key: node.key, value: node.value, version: node.version });
@@ -227,12 +264,12 @@ export class SkipList implements OrderedMap {
    * The first node whose key is ≥ `key`, or null. With `recordPath`, leaves the predecessors at
    * every level in `this.update` for an insert or unlink.
    */
-  private findGreaterOrEqual(key: Uint8Array, recordPath: boolean): SkipNode | null {
-    const prefixHigh = prefixWord(key, 0);
-    const prefixLow = prefixWord(key, 4);
+  private findGreaterOrEqual(search: SearchKey, recordPath: boolean): SkipNode | null {
+    const prefixHigh = search.prefixHigh;
+    const prefixLow = search.prefixLow;
     const update = this.update;
     let node = this.head;
-    // A node already found ≥ key on a higher level need not be compared again on the lower ones.
+    // A node already found ≥ the key on a higher level need not be compared again on the lower ones.
     let knownNotLess: SkipNode | null = null;
     for (let i = this.level - 1; i >= 1; i--) {
       const at = (i - 1) * LINK_STRIDE;
@@ -246,7 +283,7 @@ export class SkipList implements OrderedMap {
           nextIsLess = nextHigh < prefixHigh;
         } else {
           const nextLow = upper[at + 2] as number;
-          nextIsLess = nextLow !== prefixLow ? nextLow < prefixLow : compareBytes(next.key, key) < 0;
+          nextIsLess = nextLow !== prefixLow ? nextLow < prefixLow : compareTail(next, search) < 0;
         }
         if (!nextIsLess) break;
         node = next;
@@ -264,7 +301,7 @@ export class SkipList implements OrderedMap {
         nextIsLess = nextHigh < prefixHigh;
       } else {
         const nextLow = node.next0Low;
-        nextIsLess = nextLow !== prefixLow ? nextLow < prefixLow : compareBytes(next.key, key) < 0;
+        nextIsLess = nextLow !== prefixLow ? nextLow < prefixLow : compareTail(next, search) < 0;
       }
       if (!nextIsLess) break;
       node = next;

@@ -82,8 +82,12 @@ function plainPairs(pairs: readonly (KeyValueVersion | ModelEntry)[]): { key: st
 // order at the edges that signed or UTF-16 comparison gets wrong: 0x00, 0x7f/0x80, 0xff, and
 // prefixes (a key is smaller than every longer key it prefixes).
 const edgeByte = fc.constantFrom(0x00, 0x01, 0x41, 0x7f, 0x80, 0xfe, 0xff);
+// Longer keys over three byte values share long prefixes and differ around bytes 8 and 16, or
+// only by trailing zero bytes: the places where an implementation comparing fixed-width words
+// first must fall back correctly.
 const keyArbitrary: fc.Arbitrary<Uint8Array> = fc.oneof(
   { weight: 4, arbitrary: fc.array(edgeByte, { maxLength: 3 }).map((a) => Uint8Array.from(a)) },
+  { weight: 2, arbitrary: fc.array(fc.constantFrom(0x00, 0x01, 0xff), { minLength: 7, maxLength: 18 }).map((a) => Uint8Array.from(a)) },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 24 }) },
 );
 const valueArbitrary: fc.Arbitrary<Uint8Array> = fc.uint8Array({ maxLength: 40 });
@@ -186,6 +190,32 @@ export function orderedMapContract(
           [...map.entries()].map((p) => hex(p.key)),
           ['00', '01', '7f', '7f00', '7fff', '80', 'ff', 'ffff'],
         );
+      }));
+
+    test('keys equal but for trailing zero bytes, or differing only past byte 8 or 16, are distinct and ordered', () =>
+      withMap((map) => {
+        const zeros = (n: number): number[] => new Array<number>(n).fill(0);
+        const keys = [
+          bytes(...zeros(8)),
+          bytes(...zeros(7)),
+          bytes(...zeros(16)),
+          bytes(...zeros(17)),
+          bytes(...zeros(15), 1),
+          bytes(...zeros(16), 1),
+          bytes(...zeros(8), 0xff),
+          bytes(...zeros(8), 0x7f, 0xff),
+          bytes(...zeros(12), 0x80),
+          bytes(...zeros(20), 0x01),
+          bytes(...zeros(20)),
+        ];
+        keys.forEach((key, i) => map.put(key, bytes(i), i + 1));
+        assert.equal(map.size, keys.length);
+        const sorted = keys.map(hex).sort();
+        assert.deepEqual([...map.entries()].map((p) => hex(p.key)), sorted);
+        keys.forEach((key, i) => assert.equal(map.get(key)?.version, i + 1, hex(key)));
+        assert.equal(map.get(bytes(...zeros(9))), undefined);
+        assert.equal(map.delete(bytes(...zeros(18))), false);
+        assert.deepEqual(map.scan(bytes(...zeros(16)), bytes(...zeros(17)), 10).map((p) => hex(p.key)), [hex(bytes(...zeros(16)))]);
       }));
 
     test('the map copies keys and values it is given', () =>
