@@ -6,6 +6,7 @@ import { createPrng } from '../../src/raft/prng.js';
 import { SkipList } from '../../src/kv/skiplist.js';
 import { KvStateMachine, StateMachineOrderError, type ApplyResult, type KvLimits } from '../../src/kv/state-machine.js';
 import { decodeResponse, type KvCommand, type KvResponse } from '../../src/kv/commands.js';
+import { decodeSnapshot } from '../../src/kv/snapshot-format.js';
 import { collect, hex, noopEntry, plain, requestEntry, responseOf, text } from './kv-test-support.js';
 
 // Small limits so random logs hit every limit error.
@@ -231,6 +232,9 @@ describe('KvStateMachine', () => {
         for (const entry of log.slice(cut)) assert.deepEqual(plain(restored.apply(entry)), plain(first.apply(entry)));
         assert.equal(restored.keyCount, model.data.size);
         assert.equal(await snapshotBytes(restored), await snapshotBytes(first));
+        // And the restored data is exactly the model's.
+        const decoded = await decodeSnapshot(restored.snapshot(), { keyBytesMax: 4, valueBytesMax: 8, responseBytesMax: 1 << 16 });
+        assert.deepEqual(plain(decoded.pairs), plain(model.sorted()));
       }),
       { numRuns: 60 },
     );
