@@ -738,12 +738,19 @@ export class WriteAheadLog {
 
   private async rollover(previous: Segment): Promise<Segment> {
     // Sync the finished segment even under 'none', so damage can only ever be in the last segment.
+    const syncStartUs = performance.now() * 1000;
     await this.active.datasync();
+    this.counters.recordSync(performance.now() * 1000 - syncStartUs);
     await this.active.close();
     const sequence = previous.sequence + 1;
+    // Creating a segment fsyncs the new file and the directory; counted as one sync.
+    const createStartUs = performance.now() * 1000;
     this.active = await WriteAheadLog.createSegment(this.dir, sequence, this.writtenHardState, this.settings);
+    this.counters.recordSync(performance.now() * 1000 - createStartUs);
     const segment: Segment = { sequence, path: this.active.path, sizeBytes: await this.active.sizeBytes(), maxEntryIndex: 0 };
     this.segments.push(segment);
+    this.counters.records += 2; // the segment header and the carried-over hard state
+    this.counters.bytesWritten += segment.sizeBytes;
     return segment;
   }
 

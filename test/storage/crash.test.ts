@@ -118,3 +118,52 @@ for (const scenario of SCENARIOS) {
     });
   });
 }
+
+const SNAPSHOT_CHILD_PATH = fileURLToPath(new URL('./snapshot-crash-child.js', import.meta.url));
+
+/** Runs the snapshot child and SIGKILLs it `killAfterMs` after it reports streaming the second snapshot. */
+function runSnapshotChild(dir: string, codec: string, killAfterMs: number): Promise<{ sawSaved: boolean; sawDone: boolean }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [SNAPSHOT_CHILD_PATH, dir, codec], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    let stderr = '';
+    const guard = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`snapshot child did not finish within ${CHILD_TIMEOUT_MS} ms`));
+    }, CHILD_TIMEOUT_MS);
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (text: string) => {
+      output += text;
+      if (text.includes('streaming')) setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    });
+    child.stderr.on('data', (text: Buffer) => (stderr += text.toString()));
+    child.on('exit', (code, signal) => {
+      clearTimeout(guard);
+      if (signal !== 'SIGKILL' && code !== 0) reject(new Error(`snapshot child exited with ${code}: ${stderr}`));
+      else resolve({ sawSaved: output.includes('saved'), sawDone: output.includes('done') });
+    });
+  });
+}
+
+test('SIGKILL while a snapshot streams to disk leaves the previous snapshot as the newest', async () => {
+  const prng = createPrng(0xc0de);
+  for (const codec of ['none', 'zstd:3']) {
+    await withTempDir(async (dir) => {
+      const run = await runSnapshotChild(dir, codec, prng.nextInt(0, 40));
+      assert.ok(run.sawSaved, 'the first snapshot was saved');
+      assert.ok(!run.sawDone, 'the child was killed before the second snapshot finished');
+      const { warnings, onWarning } = collectWarnings();
+      const { storage, recovered } = await Storage.open(dir, { onWarning });
+      try {
+        assert.deepEqual(recovered.snapshot, { index: 20, term: 1, config: { voters: [1, 2, 3] } });
+        assert.deepEqual(recovered.entries.map((entry) => entry.index), Array.from({ length: 20 }, (_, i) => 21 + i));
+        assert.deepEqual(warnings.map((warning) => warning.kind), ['stale-temporary-file']);
+        let bodyBytes = 0;
+        for await (const chunk of storage.readSnapshotBody()) bodyBytes += chunk.byteLength;
+        assert.equal(bodyBytes, 3 * 64 * 1024);
+      } finally {
+        await storage.close();
+      }
+    });
+  }
+});
