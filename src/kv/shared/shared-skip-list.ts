@@ -4,7 +4,8 @@
 //
 // Threads and roles:
 //   - One writer: the thread that created the map (the apply path, on the main thread). Only it
-//     mutates. put / delete / clear take the write lock around the mutation; its own reads (get,
+//     mutates. put / delete / clear take the write lock around the mutation, or writeBatch takes
+//     it once around a whole apply batch (readers then see the batch whole); its own reads (get,
 //     scan, entries, size) take no lock, because nothing else writes (readers only read), so the
 //     writer always sees its own latest state.
 //   - Any number of readers: SharedSkipListReader, built in another thread from `descriptor()`.
@@ -97,6 +98,8 @@ export class SharedSkipList implements OrderedMap {
   /** Search path of the last findPath; reused so mutations do not allocate it. */
   private readonly update = new Array<number>(MAX_LEVEL).fill(NULL_REF);
   private readonly readerPorts = new Set<MessagePort>();
+  /** > 0 inside writeBatch: mutations then run under the batch's single write-lock hold. */
+  private batchDepth = 0;
 
   private constructor(options: SharedSkipListOptions) {
     this.lock = createSharedLock(options.lock);
@@ -180,13 +183,13 @@ export class SharedSkipList implements OrderedMap {
       throw new RangeError(`shared skip list put: version must be a positive safe integer, got ${version}`);
     }
     const found = this.findPath(key);
-    this.lock.writeLock();
+    this.acquireWrite();
     try {
       if (found !== NULL_REF) this.replaceValue(found, value, version);
       else this.insert(key, value, version);
       this.control[CONTROL.MODIFICATION_COUNT] = (this.control[CONTROL.MODIFICATION_COUNT]! + 1) >>> 0;
     } finally {
-      this.lock.writeUnlock();
+      this.releaseWrite();
     }
   }
 
@@ -195,7 +198,7 @@ export class SharedSkipList implements OrderedMap {
     const found = this.findPath(key);
     if (found === NULL_REF) return false;
     const walker = this.walker;
-    this.lock.writeLock();
+    this.acquireWrite();
     try {
       const words = walker.wordsOf(found);
       const index = walker.wordIndexOf(found);
@@ -213,19 +216,33 @@ export class SharedSkipList implements OrderedMap {
       this.arena.free(found, nodeBytes(level, meta >>> 16));
       this.control[CONTROL.MODIFICATION_COUNT] = (this.control[CONTROL.MODIFICATION_COUNT]! + 1) >>> 0;
     } finally {
-      this.lock.writeUnlock();
+      this.releaseWrite();
     }
     return true;
   }
 
   clear(): void {
-    this.lock.writeLock();
+    this.acquireWrite();
     try {
       this.arena.reset();
       this.initialiseHead();
       this.control[CONTROL.MODIFICATION_COUNT] = (this.control[CONTROL.MODIFICATION_COUNT]! + 1) >>> 0;
     } finally {
-      this.lock.writeUnlock();
+      this.releaseWrite();
+    }
+  }
+
+  /**
+   * Runs `body` — a group of put / delete / clear calls, e.g. one apply batch of committed log
+   * entries — under a single hold of the write lock: readers see all of it or none of it, and
+   * the lock is taken once instead of once per write. Nested calls join the outer batch.
+   */
+  writeBatch<T>(body: () => T): T {
+    this.acquireWrite();
+    try {
+      return body();
+    } finally {
+      this.releaseWrite();
     }
   }
 
@@ -236,6 +253,14 @@ export class SharedSkipList implements OrderedMap {
   }
 
   // ---- internals (writer thread) ---------------------------------------------------------------
+
+  private acquireWrite(): void {
+    if (this.batchDepth++ === 0) this.lock.writeLock();
+  }
+
+  private releaseWrite(): void {
+    if (--this.batchDepth === 0) this.lock.writeUnlock();
+  }
 
   private initialiseHead(): void {
     const head = this.arena.allocate(nodeBytes(MAX_LEVEL, 0));

@@ -86,6 +86,59 @@ for (const lock of LOCK_KINDS) {
   });
 }
 
+describe('SharedSkipList.writeBatch seen from reader threads', () => {
+  test('readers see a batch whole: two keys written in one batch always carry the same version', async () => {
+    const map = SharedSkipList.create({ lock: 'rwlock', prng: createPrng(23), segmentSizeBytes: 1 << 16, maxSegments: 64 });
+    const left = key(1);
+    const right = key(2);
+    let version = 1;
+    map.writeBatch(() => {
+      map.put(left, new Uint8Array([1]), version);
+      map.put(right, new Uint8Array([1]), version);
+    });
+    const pool = await ReaderPool.create({ map, threads: 2 });
+    try {
+      const scans: Promise<void>[] = [];
+      // Bounded: 300 batches, each followed by a few scans that may land between later batches.
+      for (let round = 0; round < 300; round++) {
+        version++;
+        map.writeBatch(() => {
+          map.put(left, new Uint8Array(version % 200), version);
+          map.delete(key(3));
+          map.put(right, new Uint8Array(version % 200), version);
+        });
+        for (let s = 0; s < 3; s++) {
+          scans.push(
+            pool.scan(left, key(3), 10).then((pair) => {
+              assert.equal(pair.length, 2);
+              assert.equal(pair[0]!.version, pair[1]!.version, `a reader saw half a batch: ${pair[0]!.version} vs ${pair[1]!.version}`);
+            }),
+          );
+        }
+        if (round % 10 === 0) await delay(1);
+      }
+      await Promise.all(scans);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test('a batch that throws still releases the lock, and its earlier writes stay applied', () => {
+    const map = filledMap('mutex', 3);
+    assert.throws(
+      () =>
+        map.writeBatch(() => {
+          map.put(key(0), new Uint8Array([9]), 100);
+          throw new Error('apply failed');
+        }),
+      /apply failed/,
+    );
+    assert.equal(map.get(key(0))?.version, 100);
+    map.put(key(1), new Uint8Array([9]), 101); // would deadlock if the lock were still held
+    assert.equal(map.get(key(1))?.version, 101);
+  });
+});
+
 describe('ReaderPool lifecycle and arguments', () => {
   test('close answers what was accepted, then refuses; closing twice is fine', async () => {
     const map = filledMap('rwlock', 100);
