@@ -73,6 +73,12 @@ export interface ClusterOptions {
   readonly traceCapacity: number;
   /** Print every trace record as it happens (a verbose replay), or null. */
   readonly verbose: ((line: string) => void) | null;
+  /**
+   * A deliberately broken host, for showing that the checkers catch real violations: it sends
+   * `messagesAfterPersist` (votes, append acknowledgements) before the fsync completes, so a
+   * crash can lose what they promised. Never set outside tests of the checkers.
+   */
+  readonly unsafeSendBeforePersist: boolean;
 }
 
 export const DEFAULT_CLUSTER_OPTIONS: Omit<ClusterOptions, 'seed'> = {
@@ -88,6 +94,7 @@ export const DEFAULT_CLUSTER_OPTIONS: Omit<ClusterOptions, 'seed'> = {
   compactionMinEntries: 20,
   traceCapacity: 40,
   verbose: null,
+  unsafeSendBeforePersist: false,
 };
 
 export type ProposalState = 'pending' | 'committed' | 'lost' | 'unknown';
@@ -115,6 +122,8 @@ export interface ClusterStats {
   messagesSent: number;
   messagesDelivered: number;
   messagesByType: Record<MessageType, number>;
+  /** AppendEntriesResponse messages that rejected (log mismatch): the cost of finding where logs agree. */
+  appendRejections: number;
   proposalsAccepted: number;
   proposalsRejected: number;
   crashes: number;
@@ -238,6 +247,7 @@ export class SimCluster {
         InstallSnapshotResponse: 0,
         TimeoutNow: 0,
       },
+      appendRejections: 0,
       proposalsAccepted: 0,
       proposalsRejected: 0,
       crashes: 0,
@@ -387,6 +397,7 @@ export class SimCluster {
         mustPersist = true;
       }
       for (const message of ready.messages) this.send(host, message, false);
+      if (this.options.unsafeSendBeforePersist) for (const message of ready.messagesAfterPersist) this.send(host, message, true);
       if (mustPersist) {
         const latencyUs = host.hostPrng.nextInt(this.options.fsyncUsMin, this.options.fsyncUsMax + 1);
         this.queue.push(this.nowUsValue + latencyUs, { kind: 'persisted', node: host.id, incarnation: host.incarnation });
@@ -402,7 +413,7 @@ export class SimCluster {
     const core = host.core!;
     if (host.disk.hasUnsyncedWrites) host.disk.sync();
     if (ready.hardState !== null) this.invariants.durableCommit(host.id, ready.hardState.commit);
-    for (const message of ready.messagesAfterPersist) this.send(host, message, true);
+    if (!this.options.unsafeSendBeforePersist) for (const message of ready.messagesAfterPersist) this.send(host, message, true);
     if (ready.snapshot !== null) {
       const stored = host.disk.latestSnapshot()!;
       host.stateMachine.restore(stored.data, ready.snapshot, `node ${host.id}`);
@@ -432,6 +443,7 @@ export class SimCluster {
     if (message.to === host.id || !this.nodeIds.includes(message.to)) throw new Error(`node ${host.id} emitted a ${message.type} to node ${message.to}`);
     this.stats.messagesSent++;
     this.stats.messagesByType[message.type]++;
+    if (message.type === 'AppendEntriesResponse' && !message.success) this.stats.appendRejections++;
     let snapshot: StoredSnapshot | null = null;
     if (message.type === 'InstallSnapshot') {
       // The core sends only metadata; the host attaches the bytes of the snapshot it holds.
@@ -632,6 +644,12 @@ export class SimCluster {
   // -------------------------------------------------------------------------------------------
   // What the driver may look at.
   // -------------------------------------------------------------------------------------------
+
+  /** True while the node's fsync for its current Ready is in flight (a crash now loses writes). */
+  isSyncing(node: NodeId): boolean {
+    const host = this.host(node);
+    return host.up && host.disk.hasUnsyncedWrites;
+  }
 
   isUp(node: NodeId): boolean {
     return this.host(node).up;

@@ -22,6 +22,8 @@ export interface RandomRunSettings {
   readonly faultTicks?: number;
   /** Print every event (a verbose replay). */
   readonly verbose?: ((line: string) => void) | null;
+  /** Run a deliberately broken host (see ClusterOptions.unsafeSendBeforePersist): for testing the checkers. */
+  readonly unsafeSendBeforePersist?: boolean;
 }
 
 export interface RandomRunConfig {
@@ -58,6 +60,8 @@ export class SimulationFailure extends Error {
     readonly state: string,
     readonly traceLines: readonly string[],
     readonly config: RandomRunConfig,
+    /** Digest of every event up to the failure: equal digests mean an exact reproduction. */
+    readonly digest: string,
   ) {
     super(`seed ${seed} failed: ${reason}\nreplay: ${replayCommand}`);
   }
@@ -179,8 +183,10 @@ class FaultSchedule {
     } else if (roll < 46) {
       cluster.heal();
     } else if (roll < 60) {
+      // Crashes aimed at nodes whose fsync is in flight are the ones that lose writes.
       const leader = cluster.leader();
-      const node = leader !== 0 && prng.chance(0.4) ? leader : this.randomNode(up);
+      const syncing = this.randomNode((node) => cluster.isSyncing(node));
+      const node = syncing !== 0 && prng.chance(0.5) ? syncing : leader !== 0 && prng.chance(0.4) ? leader : this.randomNode(up);
       if (node !== 0) cluster.crash(node);
     } else if (roll < 74) {
       const node = this.randomNode((candidate) => !up(candidate));
@@ -222,6 +228,7 @@ export function runRandomSeed(settings: RandomRunSettings): RandomRunResult {
         compactionProbability: config.compactionProbability,
         compactionMinEntries: config.compactionMinEntries,
         verbose: settings.verbose ?? null,
+        unsafeSendBeforePersist: settings.unsafeSendBeforePersist ?? false,
       }),
     );
     const tickUs = cluster.options.tickUs;
@@ -261,6 +268,7 @@ export function runRandomSeed(settings: RandomRunSettings): RandomRunResult {
       cluster === null ? '(cluster not built)' : `at ${(cluster.nowUs / 1000).toFixed(3)} ms: ${cluster.describe()}`,
       cluster === null ? [] : cluster.recentTrace().map(formatRecord),
       config,
+      cluster === null ? '' : cluster.trace.digest,
     );
   }
 }

@@ -3,7 +3,9 @@
 // sees the protocol's behaviour without reading harness code.
 //
 // Nodes are named in rows by number (a node id) or by a name an earlier row bound ('as'), or by
-// 'leader' (the live leader of the highest term, which must exist). Proposals are grouped by a
+// 'leader' (the live leader of the highest term, which must exist). Fault rows also take
+// 'random' (any node), 'random-up', 'random-down' and 'random-isolated' (a seeded pick; the row
+// does nothing when no node qualifies). Proposals are grouped by a
 // tag so later rows can ask whether that group committed, was lost, or is everywhere.
 
 import type { MessageType, NodeId } from '../raft/types.js';
@@ -20,7 +22,7 @@ export type Step =
   /** Let a seeded random time pass: [minMs, maxMs], or with `longChance` up to `longMaxMs`. */
   | { readonly do: 'run-random'; readonly minMs: number; readonly maxMs: number; readonly longChance?: number; readonly longMaxMs?: number }
   /** Run until a leader exists that satisfies `not`/`is`/`among`; bind it to `as`. */
-  | { readonly do: 'expect-leader'; readonly withinMs: number; readonly as?: string; readonly not?: NodeRef; readonly is?: NodeRef; readonly among?: readonly NodeRef[] }
+  | { readonly do: 'expect-leader'; readonly withinMs: number; readonly as?: string; readonly not?: NodeRef | readonly NodeRef[]; readonly is?: NodeRef; readonly among?: readonly NodeRef[] }
   /** For `forMs`, checked after every event, none of `among` is leader. */
   | { readonly do: 'expect-no-leader'; readonly among: readonly NodeRef[]; readonly forMs: number }
   /** The current leader's term stays the same for `forMs` (no needless elections). */
@@ -34,14 +36,20 @@ export type Step =
   | { readonly do: 'restart'; readonly node: NodeRef | 'all' }
   /** Bind `as` names to distinct random nodes, from all nodes or only the live followers / not `except`. */
   | { readonly do: 'pick'; readonly as: readonly string[]; readonly except?: readonly NodeRef[] }
-  /** Submit `count` proposals: to the leader, to a named node, to every live node, or to random nodes. */
-  | { readonly do: 'propose'; readonly count: number; readonly tag: string; readonly via?: NodeRef | 'each-up' | 'random'; readonly required?: boolean }
+  /**
+   * Submit `count` proposals: to the leader, to a named node, to every live node, or to random
+   * nodes. `acceptedAs` names the node that accepted the last one (or nobody: fault rows on that
+   * name then do nothing).
+   */
+  | { readonly do: 'propose'; readonly count: number; readonly tag: string; readonly via?: NodeRef | 'each-up' | 'random'; readonly required?: boolean; readonly acceptedAs?: string }
   /** Within `withinMs`, every accepted proposal of `tag` is applied on `on` (default: every live node). */
   | { readonly do: 'expect-committed'; readonly tag: string; readonly withinMs: number; readonly on?: readonly NodeRef[] }
   /** No proposal of `tag` is applied on any live node (now). */
   | { readonly do: 'expect-not-applied'; readonly tag: string }
   /** Every proposal of `tag` was accepted (a leader took it). */
   | { readonly do: 'expect-accepted'; readonly tag: string; readonly count: number }
+  /** Rejected appends since `since` are at most `atMost`; record the count as `label`. */
+  | { readonly do: 'expect-append-rejections'; readonly since: string; readonly atMost: number; readonly label: string }
   /** Remember the message counters under `name`. */
   | { readonly do: 'mark'; readonly name: string }
   /** Messages (of `types`, default all) since `since` are at most `atMost`; record the count as `label`. */
@@ -55,6 +63,10 @@ export type Step =
   | { readonly do: 'maybe'; readonly chance: number; readonly steps: readonly Step[] }
   /** Crash the leader, if there is one. */
   | { readonly do: 'crash-leader' }
+  /** Cut the leader off, if there is one. */
+  | { readonly do: 'isolate-leader' }
+  /** Reconnect random isolated nodes until a majority is connected. */
+  | { readonly do: 'reconnect-until-majority' }
   /** Restart random crashed nodes until a majority is up. */
   | { readonly do: 'restart-until-majority' };
 
@@ -91,7 +103,7 @@ export class ScenarioFailure extends Error {
 class ScenarioRun implements ScenarioView {
   readonly names = new Map<string, NodeId>();
   readonly tags = new Map<string, Proposal[]>();
-  readonly marks = new Map<string, { readonly total: number; readonly byType: Record<MessageType, number> }>();
+  readonly marks = new Map<string, { readonly total: number; readonly rejections: number; readonly byType: Record<MessageType, number> }>();
   readonly measurements = new Map<string, number>();
   readonly isolated = new Set<NodeId>();
 
@@ -109,11 +121,25 @@ class ScenarioRun implements ScenarioView {
     }
     const id = this.names.get(ref);
     if (id === undefined) throw new ScenarioFailure(`name "${ref}" was not bound by an earlier row`);
+    if (id === 0) throw new ScenarioFailure(`name "${ref}" is bound to no node`);
     return id;
   }
 
   proposals(tag: string): readonly Proposal[] {
     return this.tags.get(tag) ?? [];
+  }
+
+  /** Resolves random picks too; 0 when a random pick finds no qualifying node. */
+  private optionalNode(ref: NodeRef): NodeId {
+    const cluster = this.cluster;
+    const pool =
+      ref === 'random' ? cluster.nodeIds
+      : ref === 'random-up' ? this.liveNodes()
+      : ref === 'random-down' ? cluster.nodeIds.filter((node) => !cluster.isUp(node))
+      : ref === 'random-isolated' ? [...this.isolated]
+      : null;
+    if (pool === null) return typeof ref === 'string' && this.names.get(ref) === 0 ? 0 : this.node(ref);
+    return pool.length === 0 ? 0 : this.randomOf(pool);
   }
 
   private liveNodes(): NodeId[] {
@@ -147,12 +173,12 @@ class ScenarioRun implements ScenarioView {
         return;
       }
       case 'expect-leader': {
-        const not = step.not === undefined ? 0 : this.node(step.not);
+        const not = (step.not === undefined ? [] : Array.isArray(step.not) ? step.not : [step.not]).map((ref: NodeRef) => this.node(ref));
         const is = step.is === undefined ? 0 : this.node(step.is);
         const among = step.among?.map((ref) => this.node(ref));
         const fits = (): boolean => {
           const leader = cluster.leader();
-          return leader !== 0 && leader !== not && (is === 0 || leader === is) && (among === undefined || among.includes(leader));
+          return leader !== 0 && !not.includes(leader) && (is === 0 || leader === is) && (among === undefined || among.includes(leader));
         };
         if (!cluster.runUntil(fits, step.withinMs * 1000)) {
           throw new ScenarioFailure(`no fitting leader within ${step.withinMs} ms (current leader: ${cluster.leader() || 'none'})`);
@@ -178,14 +204,20 @@ class ScenarioRun implements ScenarioView {
         }
         return;
       }
-      case 'isolate':
-        this.isolated.add(this.node(step.node));
+      case 'isolate': {
+        const node = this.optionalNode(step.node);
+        if (node === 0) return;
+        this.isolated.add(node);
         this.applyIsolation();
         return;
-      case 'reconnect':
-        this.isolated.delete(this.node(step.node));
+      }
+      case 'reconnect': {
+        const node = this.optionalNode(step.node);
+        if (node === 0) return;
+        this.isolated.delete(node);
         this.applyIsolation();
         return;
+      }
       case 'partition':
         this.isolated.clear();
         cluster.partition(step.groups.map((group) => group.map((ref) => this.node(ref))));
@@ -201,14 +233,16 @@ class ScenarioRun implements ScenarioView {
         if (step.node === 'all') {
           for (const node of this.liveNodes()) cluster.crash(node);
         } else {
-          cluster.crash(this.node(step.node));
+          const node = this.optionalNode(step.node);
+          if (node !== 0) cluster.crash(node);
         }
         return;
       case 'restart':
         if (step.node === 'all') {
           for (const node of cluster.nodeIds) if (!cluster.isUp(node)) cluster.restart(node);
         } else {
-          cluster.restart(this.node(step.node));
+          const node = this.optionalNode(step.node);
+          if (node !== 0) cluster.restart(node);
         }
         return;
       case 'pick': {
@@ -228,13 +262,17 @@ class ScenarioRun implements ScenarioView {
           list = [];
           this.tags.set(step.tag, list);
         }
+        if (step.acceptedAs !== undefined) this.names.set(step.acceptedAs, 0);
         for (let k = 0; k < step.count; k++) {
           const via = step.via ?? 'leader';
           const targets =
             via === 'each-up' ? this.liveNodes() : via === 'random' ? [this.randomOf(cluster.nodeIds)] : via === 'leader' && cluster.leader() === 0 && step.required === false ? [] : [this.node(via)];
           for (const target of targets) {
             const outcome = cluster.propose(target);
-            if (outcome.ok) list.push(outcome.proposal);
+            if (outcome.ok) {
+              list.push(outcome.proposal);
+              if (step.acceptedAs !== undefined) this.names.set(step.acceptedAs, target);
+            }
             else if (via !== 'each-up' && via !== 'random' && step.required !== false) {
               throw new ScenarioFailure(`node ${target} refused a proposal: ${outcome.reason} (leader hint ${outcome.leader})`);
             }
@@ -272,7 +310,7 @@ class ScenarioRun implements ScenarioView {
         return;
       }
       case 'mark':
-        this.marks.set(step.name, { total: cluster.stats.messagesSent, byType: { ...cluster.stats.messagesByType } });
+        this.marks.set(step.name, { total: cluster.stats.messagesSent, rejections: cluster.stats.appendRejections, byType: { ...cluster.stats.messagesByType } });
         return;
       case 'expect-messages': {
         const mark = this.marks.get(step.since);
@@ -282,6 +320,14 @@ class ScenarioRun implements ScenarioView {
           step.types === undefined ? cluster.stats.messagesSent - mark.total : step.types.reduce((sum, type) => sum + now[type] - mark.byType[type], 0);
         this.measurements.set(step.label, count);
         if (count > step.atMost) throw new ScenarioFailure(`${step.label}: ${count} messages, bound ${step.atMost}`);
+        return;
+      }
+      case 'expect-append-rejections': {
+        const mark = this.marks.get(step.since);
+        if (mark === undefined) throw new ScenarioFailure(`no mark "${step.since}"`);
+        const count = cluster.stats.appendRejections - mark.rejections;
+        this.measurements.set(step.label, count);
+        if (count > step.atMost) throw new ScenarioFailure(`${step.label}: ${count} rejected appends, bound ${step.atMost}`);
         return;
       }
       case 'transfer': {
@@ -315,6 +361,19 @@ class ScenarioRun implements ScenarioView {
       case 'crash-leader': {
         const leader = cluster.leader();
         if (leader !== 0) cluster.crash(leader);
+        return;
+      }
+      case 'isolate-leader': {
+        const leader = cluster.leader();
+        if (leader === 0) return;
+        this.isolated.add(leader);
+        this.applyIsolation();
+        return;
+      }
+      case 'reconnect-until-majority': {
+        const majority = Math.floor(cluster.nodeIds.length / 2) + 1;
+        while (cluster.nodeIds.length - this.isolated.size < majority) this.isolated.delete(this.randomOf([...this.isolated]));
+        this.applyIsolation();
         return;
       }
       case 'restart-until-majority': {

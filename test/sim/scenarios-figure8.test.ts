@@ -1,0 +1,74 @@
+// Raft paper Figure 8: leaders crash (or are cut off) soon after proposing, so entries of older
+// terms sit on some nodes uncommitted while new leaders come and go. A leader may only commit
+// entries of its own term by counting replicas; committing an old-term entry by counting could
+// lose a committed entry. The checkers (leader completeness, state-machine safety) run after
+// every event, and the final row checks every acknowledged value is on every node.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runScenario } from '../../src/sim/scenario.js';
+
+test('Figure 8: 1000 rounds of leader crashes soon after proposing; no committed entry is lost', () => {
+  const result = runScenario('figure 8', { seed: 8, nodes: 5, cluster: { tornWriteProbability: 0.5 } }, [
+    { do: 'expect-leader', withinMs: 1_000 },
+    {
+      do: 'repeat',
+      times: 1_000,
+      steps: [
+        // Every live node is offered a value; the leader among them accepts it (named P).
+        { do: 'propose', count: 1, tag: 'fig8', via: 'each-up', acceptedAs: 'P' },
+        { do: 'run-random', minMs: 0, maxMs: 13, longChance: 0.1, longMaxMs: 100 },
+        { do: 'crash', node: 'P' },
+        { do: 'restart-until-majority' },
+      ],
+    },
+    { do: 'expect-agreement' },
+  ]);
+  const acknowledged = result.cluster.acknowledged().length;
+  assert.ok(result.stats.crashes >= 50, `leaders crashed ${result.stats.crashes} times`);
+  assert.ok(acknowledged >= 20, `only ${acknowledged} proposals were acknowledged: the scenario exercised too little`);
+});
+
+test('Figure 8 on an unreliable network: loss, duplication and long reordering, leaders cut off', () => {
+  const result = runScenario(
+    'figure 8 unreliable',
+    { seed: 9, nodes: 5, network: { lossProbability: 0.1, duplicateProbability: 0.05, reorderProbability: 0.1, reorderDelayUsMax: 200_000 } },
+    [
+      {
+        do: 'repeat',
+        times: 1_000,
+        steps: [
+          { do: 'propose', count: 1, tag: 'fig8', via: 'each-up', acceptedAs: 'P' },
+          { do: 'run-random', minMs: 0, maxMs: 13, longChance: 0.1, longMaxMs: 100 },
+          { do: 'maybe', chance: 0.5, steps: [{ do: 'isolate', node: 'P' }] },
+          { do: 'reconnect-until-majority' },
+        ],
+      },
+      { do: 'expect-agreement' },
+    ],
+  );
+  assert.ok(result.cluster.network.counters.reordered > 100 && result.cluster.network.counters.lost > 100);
+  assert.ok(result.cluster.acknowledged().length >= 20, `only ${result.cluster.acknowledged().length} acknowledged`);
+});
+
+test('churn: random disconnects, crashes and restarts while clients propose; every acknowledged value survives', () => {
+  const result = runScenario('churn', { seed: 30, nodes: 5, cluster: { compactionProbability: 0.2, compactionMinEntries: 10 } }, [
+    {
+      do: 'repeat',
+      times: 300,
+      steps: [
+        { do: 'propose', count: 1, tag: 'churn', via: 'random' },
+        { do: 'propose', count: 2, tag: 'churn', via: 'leader', required: false },
+        { do: 'maybe', chance: 0.2, steps: [{ do: 'isolate', node: 'random' }] },
+        { do: 'maybe', chance: 0.5, steps: [{ do: 'reconnect', node: 'random-isolated' }] },
+        { do: 'maybe', chance: 0.1, steps: [{ do: 'crash', node: 'random-up' }] },
+        { do: 'maybe', chance: 0.3, steps: [{ do: 'restart', node: 'random-down' }] },
+        { do: 'run-random', minMs: 0, maxMs: 70 },
+      ],
+    },
+    { do: 'expect-agreement' },
+  ]);
+  const stats = result.stats;
+  assert.ok(stats.crashes >= 10 && stats.compactions >= 5, `crashes ${stats.crashes}, compactions ${stats.compactions}`);
+  assert.ok(result.cluster.acknowledged().length >= 100, `only ${result.cluster.acknowledged().length} acknowledged`);
+});
