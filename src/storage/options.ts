@@ -16,6 +16,7 @@ export type StorageWarning =
   | { readonly kind: 'torn-tail'; readonly file: string; readonly offsetBytes: number; readonly droppedBytes: number; readonly message: string }
   | { readonly kind: 'repair-truncated'; readonly file: string; readonly offsetBytes: number; readonly droppedBytes: number; readonly message: string }
   | { readonly kind: 'repair-removed-segment'; readonly file: string; readonly droppedBytes: number; readonly message: string }
+  | { readonly kind: 'repair-snapshot-set-aside'; readonly file: string; readonly offsetBytes: number; readonly message: string }
   | { readonly kind: 'stale-temporary-file'; readonly file: string; readonly message: string }
   | { readonly kind: 'unsafe-fsync'; readonly message: string };
 

@@ -207,10 +207,9 @@ export class SnapshotStore {
       } catch (error) {
         if (!(error instanceof StorageCorruptionError) || !settings.repair || newestVerified) throw error;
         settings.onWarning({
-          kind: 'repair-truncated',
+          kind: 'repair-snapshot-set-aside',
           file: path,
           offsetBytes: error.offsetBytes,
-          droppedBytes: 0,
           message: `repair: snapshot ${path} is damaged (${error.reason}); renamed to ${path}.corrupt and falling back to the previous snapshot`,
         });
         await fileOps.rename(path, `${path}.corrupt`);

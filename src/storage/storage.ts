@@ -44,6 +44,8 @@ export class Storage {
     const newest = snapshots.newest();
     const base = newest === null ? { index: 0, term: 0 } : { index: newest.meta.index, term: newest.meta.term };
     const { wal, recovered } = await WriteAheadLog.open(dir, settings, base);
+    // The wal/ and snap/ names (created above if new) must themselves be durable.
+    await settings.fileOps.syncDirectory(dir);
     return {
       storage: new Storage(settings, dir, wal, snapshots),
       recovered: { hardState: recovered.hardState, snapshot: newest?.meta ?? null, entries: recovered.entries },

@@ -133,3 +133,22 @@ test('a corrupted snapshot header is caught by its checksum', async () => {
     await assert.rejects(Storage.open(dir, {}), /snapshot header checksum mismatch/);
   });
 });
+
+test('a snapshot saved without its log marker (crash between the two) still decides the log on open', async () => {
+  for (const conflicting of [false, true]) {
+    await withTempDir(async (dir) => {
+      const faults = new FaultInjectingFileOps(realFileOps);
+      const { storage } = await Storage.open(dir, { fileOps: faults, onWarning: () => undefined });
+      await storage.append(makeEntries(1, 20, 1), { term: 1, vote: 1, commit: 12 });
+      // The marker's write fails after the snapshot file is in place, as a crash there would leave it.
+      faults.addRule({ operation: 'write', pathIncludes: '.wal', code: 'EIO' });
+      await assert.rejects(storage.saveSnapshot(meta(15, conflicting ? 2 : 1), generatedBody(1, 100, 100)), /EIO/);
+      await storage.close();
+      const { storage: reopened, recovered } = await Storage.open(dir, { onWarning: () => undefined });
+      assert.equal(recovered.snapshot?.index, 15);
+      // Matching term: the entries above the snapshot stay. Conflicting: the log is discarded (Raft §7).
+      assert.deepEqual(recovered.entries.map((entry) => entry.index), conflicting ? [] : [16, 17, 18, 19, 20]);
+      await reopened.close();
+    });
+  }
+});
