@@ -25,6 +25,31 @@ describe('SkipList specifics', () => {
     assert.equal(map.size, 0);
   });
 
+  test('long churn over a few hundred keys (point index wrap-around and backward-shift deletes) agrees with a Map', () => {
+    const prng = createPrng(3);
+    const map = new SkipList(createPrng(4));
+    const model = new Map<number, number>();
+    const keyOf = (n: number): Uint8Array => Uint8Array.of(n >> 8, n & 0xff, 0, n % 7);
+    for (let step = 1; step <= 20_000; step++) {
+      const n = prng.nextInt(0, 400);
+      const action = prng.nextInt(0, 3);
+      if (action === 0) {
+        map.put(keyOf(n), Uint8Array.of(n & 0xff), step);
+        model.set(n, step);
+      } else if (action === 1) {
+        assert.equal(map.delete(keyOf(n)), model.delete(n), `step ${step}: delete ${n}`);
+      } else {
+        assert.equal(map.get(keyOf(n))?.version, model.get(n), `step ${step}: get ${n}`);
+      }
+      assert.equal(map.size, model.size);
+    }
+    for (let n = 0; n < 400; n++) assert.equal(map.get(keyOf(n))?.version, model.get(n), `final get ${n}`);
+    assert.deepEqual(
+      [...map.entries()].map((p) => p.version),
+      [...model.entries()].sort((a, b) => a[0] - b[0]).map(([, version]) => version),
+    );
+  });
+
   test('the same seed and inserts consume the same level draws (replayable structure)', () => {
     const draws = (seed: number): number[] => {
       const prng = createPrng(seed);
