@@ -5,6 +5,7 @@
 //   npm run bench:micro:kv-threads               (default: 3 runs per cell, under ~2 minutes)
 //   npm run bench:micro:kv-threads -- --quick    (1 run per cell, short runs)
 //   options: --runs N  --duration-ms N  --write-rate N (writes/s)  --threads 1,2,4  --keys N
+//            --max-batch-requests N (pool.get requests per message; 1 = unbatched)
 //
 // Data: 100 k keys of 16 B, values of 100 B. The writer replaces random existing keys with new
 // 100 B values at a fixed rate (default 20 000 writes/s), paced by a 1 ms timer with catch-up,
@@ -49,6 +50,8 @@ interface Settings {
   readonly writeRatePerSecond: number;
   readonly threads: readonly number[];
   readonly keyCount: number;
+  /** ReaderPool maxBatchRequests: 1 sends every pool.get in its own message. */
+  readonly maxBatchRequests: number;
 }
 
 type ReadPath = 'in-worker loop' | 'pool.get';
@@ -113,6 +116,7 @@ function parseSettings(argv: readonly string[]): Settings {
       'write-rate': { type: 'string' },
       threads: { type: 'string' },
       keys: { type: 'string' },
+      'max-batch-requests': { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -128,6 +132,7 @@ function parseSettings(argv: readonly string[]): Settings {
     writeRatePerSecond: positiveInteger('write-rate', values['write-rate'], 20_000),
     threads,
     keyCount: positiveInteger('keys', values.keys, 100_000),
+    maxBatchRequests: positiveInteger('max-batch-requests', values['max-batch-requests'], 256),
   };
 }
 
@@ -309,7 +314,7 @@ async function main(): Promise<void> {
     for (const readers of settings.threads) {
       for (const lock of lockOrder) {
         const entry = maps.get(lock)!;
-        const pool = await ReaderPool.create({ map: entry.map, threads: readers });
+        const pool = await ReaderPool.create({ map: entry.map, threads: readers, maxBatchRequests: settings.maxBatchRequests });
         try {
           for (const scenario of SCENARIOS) {
             const stream = new WriteStream(entry.map, keys, values, prng.fork(), settings.writeRatePerSecond, scenario.writes, entry.version, durationMs * 2 + 1000);
