@@ -160,3 +160,30 @@ test('a log written with one codec reads back after the profile changes codec', 
     await storage.close();
   });
 });
+
+test('group commit respects batchMaxAppends and batchMaxBytes; a window gathers sequential appenders', async () => {
+  await withTempDir(async (dir) => {
+    const limited = await Storage.open(join(dir, 'by-count'), { fsync: 'batched', batchMaxAppends: 8 });
+    await Promise.all(Array.from({ length: 64 }, (_, i) => limited.storage.append(makeEntries(i + 1, 1, 1), null)));
+    assert.ok(limited.storage.counters().syncs >= 8, `at most 8 appends per sync: ${limited.storage.counters().syncs} syncs`);
+    await limited.storage.close();
+
+    const bySize = await Storage.open(join(dir, 'by-bytes'), { fsync: 'batched', batchMaxBytes: 1024 });
+    await Promise.all(Array.from({ length: 30 }, (_, i) => bySize.storage.append(makeEntries(i + 1, 1, 1), null)));
+    const { syncs, bytesWritten } = bySize.storage.counters();
+    assert.ok(bytesWritten > 3000);
+    assert.ok(syncs >= Math.ceil(bytesWritten / 1024), `no group commit over 1024 bytes: ${bytesWritten} bytes in ${syncs} syncs`);
+    await bySize.storage.close();
+
+    // Appenders that each issue their append a little apart share a sync when the window covers them.
+    const windowed = await Storage.open(join(dir, 'window'), { fsync: 'batched', batchWindowUs: 20_000 });
+    const appends: Promise<void>[] = [];
+    for (let i = 0; i < 5; i++) {
+      appends.push(windowed.storage.append(makeEntries(i + 1, 1, 1), null));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(appends);
+    assert.equal(windowed.storage.counters().syncs, 1, 'five appends a loop turn apart share one sync within a 20 ms window');
+    await windowed.storage.close();
+  });
+});
