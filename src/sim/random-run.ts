@@ -158,6 +158,7 @@ class FaultSchedule {
     const up = (node: NodeId): boolean => cluster.isUp(node);
     const roll = prng.nextInt(0, 100);
     if (roll < 14) {
+      if (nodes.length < 2) return;
       // Split into two (sometimes three) random groups.
       const shuffled = nodes.slice();
       for (let k = shuffled.length - 1; k > 0; k--) {

@@ -8,26 +8,31 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runScenario } from '../../src/sim/scenario.js';
 
-test('Figure 8: 1000 rounds of leader crashes soon after proposing; no committed entry is lost', () => {
-  const result = runScenario('figure 8', { seed: 8, nodes: 5, cluster: { tornWriteProbability: 0.5 } }, [
-    { do: 'expect-leader', withinMs: 1_000 },
-    {
-      do: 'repeat',
-      times: 1_000,
-      steps: [
-        // Every live node is offered a value; the leader among them accepts it (named P).
-        { do: 'propose', count: 1, tag: 'fig8', via: 'each-up', acceptedAs: 'P' },
-        { do: 'run-random', minMs: 0, maxMs: 13, longChance: 0.1, longMaxMs: 100 },
-        { do: 'crash', node: 'P' },
-        { do: 'restart-until-majority' },
-      ],
-    },
-    { do: 'expect-agreement' },
-  ]);
-  const acknowledged = result.cluster.acknowledged().length;
-  assert.ok(result.stats.crashes >= 50, `leaders crashed ${result.stats.crashes} times`);
-  assert.ok(acknowledged >= 20, `only ${acknowledged} proposals were acknowledged: the scenario exercised too little`);
-});
+for (const { preVote, checkQuorum, seed } of [
+  { preVote: true, checkQuorum: true, seed: 8 },
+  { preVote: false, checkQuorum: false, seed: 18 },
+]) {
+  test(`Figure 8 (preVote ${preVote ? 'on' : 'off'}, checkQuorum ${checkQuorum ? 'on' : 'off'}): 1000 rounds of leader crashes soon after proposing; no committed entry is lost`, () => {
+    const result = runScenario('figure 8', { seed, nodes: 5, raft: { preVote, checkQuorum }, cluster: { tornWriteProbability: 0.5 } }, [
+      { do: 'expect-leader', withinMs: 1_000 },
+      {
+        do: 'repeat',
+        times: 1_000,
+        steps: [
+          // Every live node is offered a value; the leader among them accepts it (named P).
+          { do: 'propose', count: 1, tag: 'fig8', via: 'each-up', acceptedAs: 'P' },
+          { do: 'run-random', minMs: 0, maxMs: 13, longChance: 0.1, longMaxMs: 100 },
+          { do: 'crash', node: 'P' },
+          { do: 'restart-until-majority' },
+        ],
+      },
+      { do: 'expect-agreement' },
+    ]);
+    const acknowledged = result.cluster.acknowledged().length;
+    assert.ok(result.stats.crashes >= 50, `leaders crashed ${result.stats.crashes} times`);
+    assert.ok(acknowledged >= 20, `only ${acknowledged} proposals were acknowledged: the scenario exercised too little`);
+  });
+}
 
 test('Figure 8 on an unreliable network: loss, duplication and long reordering, leaders cut off', () => {
   const result = runScenario(
