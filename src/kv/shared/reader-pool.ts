@@ -24,6 +24,11 @@ import { ByteReader, ByteWriter, decodeGetAnswer, decodeScanAnswer, encodeGet, e
 
 export interface ReaderPoolOptions {
   readonly map: SharedSkipList;
+  /**
+   * Optional check: the lock the caller expects. The lock belongs to the map (the writer takes it
+   * too), so this only guards against wiring a profile's `kv.lock` to the wrong map.
+   */
+  readonly lock?: LockKind;
   /** Reader worker threads (1 … 64). */
   readonly threads: number;
   /** Requests waiting or in flight, across the pool (default 65 536). */
@@ -130,6 +135,9 @@ export class ReaderPool {
   ) {
     this.threads = checkBound('threads', options.threads, 1, 64);
     this.lockKind = map.lockKind;
+    if (options.lock !== undefined && options.lock !== map.lockKind) {
+      throw new TypeError(`ReaderPool.create: lock is '${options.lock}' but the map was created with '${map.lockKind}'`);
+    }
     this.maxQueuedRequests = checkBound('maxQueuedRequests', options.maxQueuedRequests ?? DEFAULTS.maxQueuedRequests, 1, 1 << 24);
     this.maxBatchRequests = checkBound('maxBatchRequests', options.maxBatchRequests ?? DEFAULTS.maxBatchRequests, 1, 1 << 16);
     this.maxBatchesInFlight = checkBound('maxBatchesInFlight', options.maxBatchesInFlight ?? DEFAULTS.maxBatchesInFlight, 1, 64);

@@ -158,6 +158,7 @@ describe('ReaderPool lifecycle and arguments', () => {
     const map = filledMap('mutex', 10);
     await assert.rejects(ReaderPool.create({ map, threads: 0 }), /threads must be an integer in \[1, 64\], got 0/);
     await assert.rejects(ReaderPool.create({ map, threads: 1, maxBatchRequests: 0 }), /maxBatchRequests must be an integer/);
+    await assert.rejects(ReaderPool.create({ map, threads: 1, lock: 'rwlock' }), /lock is 'rwlock' but the map was created with 'mutex'/);
     const pool = await ReaderPool.create({ map, threads: 1, maxScanLimit: 100 });
     try {
       await assert.rejects(pool.scan(key(0), null, 101), /scan: limit must be an integer in \[0, 100\], got 101/);

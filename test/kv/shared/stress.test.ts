@@ -125,7 +125,7 @@ interface Counters {
   clears: number;
 }
 
-async function stress(lock: 'mutex' | 'rwlock', durationMs: number, maxWrites: number): Promise<Counters> {
+async function stress(lock: 'mutex' | 'rwlock', durationMs: number, maxWrites: number): Promise<Counters & { segments: number }> {
   const map = SharedSkipList.create({ lock, prng: createPrng(lock === 'mutex' ? 101 : 202), segmentSizeBytes: 64 * 1024, maxSegments: 512 });
   const prng = createPrng(lock === 'mutex' ? 303 : 404);
   const history = new History();
@@ -246,7 +246,7 @@ async function stress(lock: 'mutex' | 'rwlock', durationMs: number, maxWrites: n
   } finally {
     await pool.close();
   }
-  return counters;
+  return { ...counters, segments: map.arenaStats().segmentCount };
 }
 
 describe('shared skip list under concurrent readers and a writer', () => {
@@ -256,6 +256,8 @@ describe('shared skip list under concurrent readers and a writer', () => {
       // The run must have done enough of everything for the checks above to mean something.
       assert.ok(counters.writes >= 2000, `only ${counters.writes} writes`);
       assert.ok(counters.gets >= 1000 && counters.scans >= 200, `only ${counters.gets} gets and ${counters.scans} scans`);
+      // The map started empty in one 64 KiB segment: readers had to attach segments mid-run.
+      assert.ok(counters.segments >= 2, `the arena never grew (${counters.segments} segment)`);
     });
   }
 });
