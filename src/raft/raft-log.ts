@@ -9,7 +9,7 @@
 // Every mutation checks the log's invariants: indexes contiguous, terms non-decreasing along the
 // log, commit never decreasing and never above the last index, a committed entry never truncated.
 
-import type { ClusterConfig, Entry, SnapshotMeta } from './types.js';
+import type { Entry, SnapshotMeta } from './types.js';
 
 /** Reports a broken invariant; the owner turns it into a RaftInvariantError with its id and term. */
 export type InvariantFailure = (index: number, invariant: string) => never;
@@ -186,10 +186,5 @@ export class RaftLog {
     if (snapshot.index > this.persistedIndex) this.fail(snapshot.index, `snapshot above the persisted index ${this.persistedIndex}`);
     this.entries = this.entries.slice(snapshot.index - this.snapshotMeta.index);
     this.snapshotMeta = snapshot;
-  }
-
-  /** The configuration this log's snapshot was taken under. */
-  get snapshotConfig(): ClusterConfig {
-    return this.snapshotMeta.config;
   }
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestCluster, bytes } from './cluster.js';
-import { allMessages, drain, entry, newNode, nodeWithLog, ofType } from './drive.js';
+import { drain, entry, newNode, nodeWithLog, ofType } from './drive.js';
 import { RaftInvariantError } from '../../src/raft/errors.js';
 import type { SnapshotMeta } from '../../src/raft/types.js';
 
