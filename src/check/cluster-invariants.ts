@@ -8,6 +8,7 @@ import { LeaderCompleteness, type LeaderLogView } from './leader-completeness.js
 import { LogMatching, type LogBase } from './log-matching.js';
 import { ProgressOrder } from './progress-order.js';
 import { StateMachineSafety } from './state-machine-safety.js';
+import { VoteSafety } from './vote-safety.js';
 
 /** A node's volatile state as its core reports it, plus a view of its (in-memory) log. */
 export interface NodeObservation extends LeaderLogView {
@@ -28,6 +29,7 @@ export class ClusterInvariants {
   readonly leaderCompleteness = new LeaderCompleteness();
   readonly stateMachineSafety = new StateMachineSafety();
   readonly progressOrder = new ProgressOrder();
+  readonly voteSafety = new VoteSafety();
   private readonly lastSeen = new Map<NodeId, LastSeen>();
 
   /** Call after every event that touched `node` (a step, a tick, a proposal, an advance). */
@@ -81,6 +83,11 @@ export class ClusterInvariants {
   snapshotRestored(node: NodeId, base: LogBase): void {
     this.progressOrder.observeSnapshotRestore(node, base.index);
     this.stateMachineSafety.observeSnapshot(node, base.index, base.term, base.hash);
+  }
+
+  /** `voter` granted its vote in `term` to `candidate` (a VoteResponse with granted set went out). */
+  voteGranted(voter: NodeId, term: number, candidate: NodeId): void {
+    this.voteSafety.observeVoteGranted(voter, term, candidate);
   }
 
   /** A node's storage made this commit index durable. */

@@ -422,6 +422,14 @@ export class SimCluster {
       this.note(host.id, `installed snapshot ${ready.snapshot.index}/t${ready.snapshot.term}`);
     }
     for (const entry of ready.committedEntries) {
+      // The core promises committed entries are durable here by the time they are applied.
+      const durableTerm = host.disk.durableTermAt(entry.index);
+      if (durableTerm !== undefined && durableTerm !== entry.term) {
+        throw new InvariantViolation('durability', [host.id], `node ${host.id} applies ${entry.index}/t${entry.term} but its disk durably holds term ${durableTerm} there`);
+      }
+      if (durableTerm === undefined && entry.index > host.disk.durableSnapshotIndex) {
+        throw new InvariantViolation('durability', [host.id], `node ${host.id} applies ${entry.index}/t${entry.term}, which is not durable on its disk`);
+      }
       host.stateMachine.apply(entry, `node ${host.id}`);
       this.invariants.applied(host.id, entry, host.stateMachine.hash);
       this.settleProposal(host, entry);
@@ -444,6 +452,7 @@ export class SimCluster {
     this.stats.messagesSent++;
     this.stats.messagesByType[message.type]++;
     if (message.type === 'AppendEntriesResponse' && !message.success) this.stats.appendRejections++;
+    if (message.type === 'VoteResponse' && message.granted) this.invariants.voteGranted(message.from, message.term, message.to);
     let snapshot: StoredSnapshot | null = null;
     if (message.type === 'InstallSnapshot') {
       // The core sends only metadata; the host attaches the bytes of the snapshot it holds.

@@ -146,6 +146,15 @@ export class SimDisk {
     this.volatile = this.durable.clone();
   }
 
+  /** The term of the durably stored entry at `index`, or undefined (not stored, or under the snapshot). */
+  durableTermAt(index: number): number | undefined {
+    return this.durable.entries[index - this.durable.snapshotIndex - 1]?.term;
+  }
+
+  get durableSnapshotIndex(): number {
+    return this.durable.snapshotIndex;
+  }
+
   /** What a restarting node reads back. */
   durableState(): DiskState {
     return { hardState: this.durable.hardState, snapshot: this.durable.snapshot, entries: this.durable.entries.slice() };

@@ -12,6 +12,7 @@ import { EMPTY_LOG_BASE, LogMatching } from '../../src/check/log-matching.js';
 import { ProgressOrder } from '../../src/check/progress-order.js';
 import { StateMachineSafety } from '../../src/check/state-machine-safety.js';
 import { InvariantViolation } from '../../src/check/violation.js';
+import { VoteSafety } from '../../src/check/vote-safety.js';
 import type { Entry, Role } from '../../src/raft/types.js';
 
 /** Entries from "term@index" shorthands with distinct payloads per (index, term, tag). */
@@ -45,6 +46,15 @@ test('election safety: one leader per term; the same leader seen again is fine',
   checker.observeLeader(2, 4);
   assert.equal(checker.electionsWon, 2);
   violates('election safety', /term 4 has two leaders: node 2 and node 3/, () => checker.observeLeader(3, 4));
+});
+
+test('vote safety: one vote per node per term, even across restarts', () => {
+  const checker = new VoteSafety();
+  checker.observeVoteGranted(2, 5, 1);
+  checker.observeVoteGranted(2, 5, 1); // a duplicated response
+  checker.observeVoteGranted(2, 6, 3);
+  checker.observeVoteGranted(3, 5, 3);
+  violates('election safety', /node 2 voted twice in term 5: for node 1 and for node 3/, () => checker.observeVoteGranted(2, 5, 3));
 });
 
 test('log matching: agreeing logs, a legal overwrite of an uncommitted suffix, and divergence caught', () => {

@@ -110,6 +110,8 @@ test('disk: a crash keeps synced writes and loses unsynced ones', () => {
   assert.deepEqual(state.hardState, { term: 1, vote: 1, commit: 2 });
   assert.deepEqual(state.entries.map((entry) => entry.index), [1, 2, 3]);
   assert.equal(disk.lastIndex, 3);
+  assert.equal(disk.durableTermAt(3), 1);
+  assert.equal(disk.durableTermAt(4), undefined);
   assert.equal(disk.counters.lostWrites, 2);
 });
 
