@@ -26,10 +26,10 @@ export interface StorageOptionsInput {
   /** Must be true for fsync 'none': the caller accepts that acknowledged appends may be lost. */
   readonly allowUnsafe?: boolean;
   /**
-   * Batched: how long the writer waits after the first queued append before it writes and
-   * syncs, so appends arriving meanwhile share the sync. 0 (default) = the next event-loop turn;
-   * larger values are rounded up to the timer resolution (1 ms). Appends that arrive while a sync
-   * is in flight always share the next sync, whatever the window.
+   * Batched: how long the writer holds back a batch before it writes and syncs, so appends
+   * arriving meanwhile share the sync. 0 (default) = no wait: a lone append is written at once and
+   * the appends that arrive while its write and sync are in flight form the next batch (classic
+   * group commit, no added latency). Larger values are rounded up to the timer resolution (1 ms).
    */
   readonly batchWindowUs?: number;
   /** Batched: at most this many append calls share one sync (default 1024). */

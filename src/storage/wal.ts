@@ -643,16 +643,17 @@ export class WriteAheadLog {
   }
 
   private waitForWindow(): Promise<void> {
-    const windowUs = this.settings.batchWindowUs;
-    if (windowUs === 0) return new Promise((resolve) => setImmediate(resolve));
-    return new Promise((resolve) => setTimeout(resolve, Math.ceil(windowUs / 1000)));
+    return new Promise((resolve) => setTimeout(resolve, Math.ceil(this.settings.batchWindowUs / 1000)));
   }
 
   private async writeLoop(): Promise<void> {
     const policy = this.settings.fsync;
     try {
       while (this.queue.length > 0 && this.failure === null) {
-        if (policy !== 'always') await this.waitForWindow();
+        // With no window, a batch is whatever queued up while the previous write and sync were in
+        // flight (appenders woken by a sync re-append before this loop resumes: their continuations
+        // are microtasks queued ahead of it). A window holds the first append back to gather more.
+        if (policy !== 'always' && this.settings.batchWindowUs > 0) await this.waitForWindow();
         const batch: PendingAppend[] = [];
         const chunks: Uint8Array[] = [];
         let batchBytes = 0;
