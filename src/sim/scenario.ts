@@ -30,6 +30,8 @@ export type Step =
   | { readonly do: 'isolate'; readonly node: NodeRef }
   | { readonly do: 'reconnect'; readonly node: NodeRef }
   | { readonly do: 'partition'; readonly groups: readonly (readonly NodeRef[])[] }
+  /** Cut the one-way link from → to (messages the other way still flow). */
+  | { readonly do: 'cut'; readonly from: NodeRef; readonly to: NodeRef }
   | { readonly do: 'heal' }
   | { readonly do: 'network'; readonly faults: Partial<NetworkFaults> }
   | { readonly do: 'crash'; readonly node: NodeRef | 'all' }
@@ -221,6 +223,9 @@ class ScenarioRun implements ScenarioView {
       case 'partition':
         this.isolated.clear();
         cluster.partition(step.groups.map((group) => group.map((ref) => this.node(ref))));
+        return;
+      case 'cut':
+        cluster.cut(this.node(step.from), this.node(step.to));
         return;
       case 'heal':
         this.isolated.clear();

@@ -74,3 +74,20 @@ test('pre-vote: a node cut off and rejoining does not depose a healthy leader', 
     { do: 'expect-stable-leader', forMs: 1_000 },
   ]);
 });
+
+test('check-quorum: a leader that stops hearing from a majority steps down; a one-way cut cannot keep it in power', () => {
+  runScenario('check quorum', { seed: 5, nodes: 3, raft: { preVote: true, checkQuorum: true } }, [
+    { do: 'expect-leader', withinMs: 1_000, as: 'L1' },
+    { do: 'pick', as: ['F', 'G'], except: ['L1'] },
+    // The leader still reaches its followers, but their answers never come back.
+    { do: 'cut', from: 'F', to: 'L1' },
+    { do: 'cut', from: 'G', to: 'L1' },
+    { do: 'run', ms: 500 },
+    { do: 'expect', that: 'the deaf leader stepped down', holds: (view) => view.cluster.nodeView(view.node('L1')).role !== 'leader' },
+    { do: 'expect-leader', withinMs: 2_000, among: ['F', 'G'], as: 'L2' },
+    { do: 'propose', count: 3, tag: 'new-leader', via: 'L2' },
+    { do: 'expect-committed', tag: 'new-leader', withinMs: 500, on: ['F', 'G'] },
+    { do: 'heal' },
+    { do: 'expect-agreement' },
+  ]);
+});
