@@ -274,6 +274,7 @@ export class WriteAheadLog {
 
     // A last segment left empty (a crash while it was being created) is removed and re-created.
     const lastSegment = segments[segments.length - 1];
+    const firstFreeSequence = lastSegment?.sequence ?? 1;
     if (lastSegment !== undefined && lastSegment.sizeBytes === 0) {
       await fileOps.unlink(lastSegment.path);
       await fileOps.syncDirectory(walDir);
@@ -307,7 +308,7 @@ export class WriteAheadLog {
 
     let activeFile: StorageFile;
     if (segments.length === 0) {
-      const sequence = 1;
+      const sequence = firstFreeSequence;
       activeFile = await WriteAheadLog.createSegment(walDir, sequence, replay.hardState, settings);
       segments.push({ sequence, path: activeFile.path, sizeBytes: await activeFile.sizeBytes(), maxEntryIndex: 0 });
     } else {
@@ -388,7 +389,9 @@ export class WriteAheadLog {
       case RECORD_TYPE.entries: {
         let raw: Uint8Array;
         try {
-          raw = await decompressWith(codecId, payload);
+          // Uncompressed payloads are copied out of the segment's read buffer, so the recovered
+          // entries do not keep the whole segment (headers, overwritten and compacted entries) alive.
+          raw = codecId === CODEC_ID.none ? payload.slice() : await decompressWith(codecId, payload);
         } catch (error) {
           return `entries record does not decompress (codec id ${codecId}): ${messageOf(error)}`;
         }
