@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { createPrng } from '../../src/raft/prng.js';
 import { Storage } from '../../src/storage/storage.js';
 import type { FsyncPolicy } from '../../src/storage/options.js';
-import { collectWarnings, entryData, modelAfter, withTempDir } from './fixtures.js';
+import { appendScript, collectWarnings, entryData, withTempDir } from './fixtures.js';
+import type { HardState } from '../../src/raft/types.js';
 
 const CHILD_PATH = fileURLToPath(new URL('./crash-child.js', import.meta.url));
 const CHILD_TIMEOUT_MS = 10_000;
@@ -60,13 +61,27 @@ function runChild(dir: string, policy: FsyncPolicy, seed: number, concurrency: n
   });
 }
 
-/** The largest k in [minAppends, searchLimit] whose model equals what was recovered, or -1. */
-function matchingPrefix(seed: number, recoveredTerms: number[], recoveredHard: { term: number; vote: number; commit: number }, minAppends: number, searchLimit: number): number {
-  for (let k = searchLimit; k >= minAppends; k--) {
-    const model = modelAfter(seed, k);
-    if (model.terms.length !== recoveredTerms.length) continue;
-    if (model.hardState.term !== recoveredHard.term || model.hardState.vote !== recoveredHard.vote || model.hardState.commit !== recoveredHard.commit) continue;
-    if (model.terms.every((term, i) => term === recoveredTerms[i])) return k;
+/**
+ * Some k in [minAppends, searchLimit] such that the state after the first k scripted appends
+ * equals what was recovered, or -1. Walks the script once, comparing after each step.
+ */
+function matchingPrefix(seed: number, recoveredTerms: number[], recoveredHard: HardState, minAppends: number, searchLimit: number): number {
+  const terms: number[] = [];
+  let hardState: HardState = { term: 0, vote: 0, commit: 0 };
+  const matches = (): boolean =>
+    terms.length === recoveredTerms.length &&
+    hardState.term === recoveredHard.term &&
+    hardState.vote === recoveredHard.vote &&
+    hardState.commit === recoveredHard.commit &&
+    terms.every((term, i) => term === recoveredTerms[i]);
+  if (minAppends === 0 && matches()) return 0;
+  let k = 0;
+  for (const step of appendScript(seed)) {
+    if (++k > searchLimit) break;
+    terms.length = step.entries[0]!.index - 1;
+    for (const entry of step.entries) terms.push(entry.term);
+    hardState = step.hardState;
+    if (k >= minAppends && matches()) return k;
   }
   return -1;
 }

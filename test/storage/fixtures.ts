@@ -102,19 +102,3 @@ export function* appendScript(seed: number): Generator<ScriptedAppend> {
     yield { entries, hardState: { term, vote: 1 + (term % 3), commit: Math.max(0, firstIndex - 1) } };
   }
 }
-
-/** Replays the first `appendCount` scripted appends into an (index → term) log and the last hard state. */
-export function modelAfter(seed: number, appendCount: number): { terms: number[]; hardState: HardState } {
-  const terms: number[] = [];
-  let hardState: HardState = { term: 0, vote: 0, commit: 0 };
-  let done = 0;
-  for (const step of appendScript(seed)) {
-    if (done === appendCount) break;
-    const first = step.entries[0]!.index;
-    terms.length = first - 1;
-    for (const entry of step.entries) terms.push(entry.term);
-    hardState = step.hardState;
-    done++;
-  }
-  return { terms, hardState };
-}
