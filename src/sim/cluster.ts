@@ -97,6 +97,18 @@ export const DEFAULT_CLUSTER_OPTIONS: Omit<ClusterOptions, 'seed'> = {
   unsafeSendBeforePersist: false,
 };
 
+/** What a driver sees of one node (as of the last event that touched it). */
+export interface NodeView {
+  readonly up: boolean;
+  readonly role: Role;
+  readonly term: number;
+  readonly commit: number;
+  /** The host's state machine's applied index. */
+  readonly applied: number;
+  readonly lastIndex: number;
+  readonly snapshotIndex: number;
+}
+
 export type ProposalState = 'pending' | 'committed' | 'lost' | 'unknown';
 
 /** One client proposal accepted by a leader. */
@@ -329,6 +341,7 @@ export class SimCluster {
         const host = this.host(payload.node);
         if (host.core === null || host.incarnation !== payload.incarnation) return;
         this.completeReady(host);
+        this.trace.add({ kind: 'synced', timeUs: this.nowUsValue, node: host.id, applied: host.stateMachine.appliedIndex });
         this.afterEvent(host);
         return;
       }
@@ -678,7 +691,7 @@ export class SimCluster {
     return this.hosts.filter((host) => host.up && host.role === 'leader').map((host) => host.id);
   }
 
-  nodeView(node: NodeId): { readonly up: boolean; readonly role: Role; readonly term: number; readonly commit: number; readonly applied: number; readonly lastIndex: number; readonly snapshotIndex: number } {
+  nodeView(node: NodeId): NodeView {
     const host = this.host(node);
     return { up: host.up, role: host.role, term: host.term, commit: host.commit, applied: host.stateMachine.appliedIndex, lastIndex: host.lastIndex, snapshotIndex: host.snapshotIndex };
   }

@@ -8,6 +8,7 @@ export type TraceRecord =
   | { readonly kind: 'deliver'; readonly timeUs: number; readonly message: Message }
   | { readonly kind: 'send'; readonly timeUs: number; readonly message: Message; readonly copies: number; readonly afterPersist: boolean }
   | { readonly kind: 'tick'; readonly timeUs: number; readonly node: NodeId }
+  | { readonly kind: 'synced'; readonly timeUs: number; readonly node: NodeId; readonly applied: number }
   | { readonly kind: 'note'; readonly timeUs: number; readonly node: NodeId; readonly text: string };
 
 const MESSAGE_TYPE_CODES: Record<Message['type'], number> = {
@@ -69,6 +70,8 @@ export function formatRecord(record: TraceRecord): string {
     }
     case 'tick':
       return `${at}  tick     node ${record.node}`;
+    case 'synced':
+      return `${at}  fsynced  node ${record.node} (applied to ${record.applied})`;
     case 'note':
       return `${at}  ${record.node === 0 ? 'cluster' : `node ${record.node}`}: ${record.text}`;
   }
@@ -85,8 +88,8 @@ export class Trace {
     readonly capacity: number,
     /** Called with every formatted record (a verbose replay); null to format nothing. */
     private readonly verbose: ((line: string) => void) | null,
-    /** Keep ticks in the ring and the verbose output (they are always in the digest). */
-    private readonly keepTicks = false,
+    /** Keep routine records (ticks, fsync completions) in the ring and the verbose output; they are always in the digest. */
+    private readonly keepRoutine = false,
   ) {
     if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError(`trace capacity must be a positive integer, got ${capacity}`);
     this.ring = new Array<TraceRecord | undefined>(capacity);
@@ -95,11 +98,12 @@ export class Trace {
   add(record: TraceRecord): void {
     this.count++;
     this.mixRecord(record);
-    if (record.kind !== 'tick' || this.keepTicks) {
+    const routine = record.kind === 'tick' || record.kind === 'synced';
+    if (!routine || this.keepRoutine) {
       this.ring[this.next] = record;
       this.next = (this.next + 1) % this.capacity;
     }
-    if (this.verbose !== null && (record.kind !== 'tick' || this.keepTicks)) this.verbose(formatRecord(record));
+    if (this.verbose !== null && (!routine || this.keepRoutine)) this.verbose(formatRecord(record));
   }
 
   /** How many records were added in total. */
@@ -156,6 +160,10 @@ export class Trace {
       }
       case 'tick':
         this.mix(100 + record.node);
+        return;
+      case 'synced':
+        this.mix(300 + record.node);
+        this.mix(record.applied);
         return;
       case 'note':
         this.mix(200 + record.node);
