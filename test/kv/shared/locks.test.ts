@@ -1,7 +1,8 @@
 // The Atomics locks, exercised across real worker threads: mutual exclusion (a non-atomic counter
 // ends exact), readers overlapping under the rwlock (and never under the mutex), the phase-fair
 // order (a waiting writer blocks readers that arrive after it; readers queued behind a writer go
-// before the next writer), and no starvation of either side under sustained pressure.
+// before the next writer), the mutex's starvation guard, and no starvation of either side under
+// sustained pressure.
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -180,25 +181,28 @@ describe('rwlock: sharing and phase-fair order', () => {
       command(nextWriter, ACTOR_COMMAND.UNLOCK);
     }));
 
-  test('mutex: FIFO — threads get the lock in the order they asked for it', () =>
+  test('mutex: a waiter that waited past the starvation threshold goes before newcomers', () =>
     withActors('mutex', async ({ command, rank, lock }) => {
-      command(0, ACTOR_COMMAND.WRITE_LOCK);
-      await until('first in', () => rank(0) === 1);
-      command(2, ACTOR_COMMAND.READ_LOCK);
-      await until('second queued', () => {
+      const [holder, starved, newcomer] = [0, 1, 2];
+      command(holder, ACTOR_COMMAND.WRITE_LOCK);
+      await until('holder in', () => rank(holder) === 1);
+      command(starved, ACTOR_COMMAND.WRITE_LOCK);
+      await until('waiter turned urgent', () => {
         const state = inspectLock(lock);
-        return state.kind === 'mutex' && state.holdersAndWaiters === 2;
+        return state.kind === 'mutex' && state.urgentWaiters === 1;
       });
-      command(1, ACTOR_COMMAND.WRITE_LOCK);
-      await until('third queued', () => {
-        const state = inspectLock(lock);
-        return state.kind === 'mutex' && state.holdersAndWaiters === 3;
-      });
-      command(0, ACTOR_COMMAND.UNLOCK);
-      await until('second in', () => rank(2) === 2);
-      command(2, ACTOR_COMMAND.UNLOCK);
-      await until('third in', () => rank(1) === 3);
-      command(1, ACTOR_COMMAND.UNLOCK);
+      command(newcomer, ACTOR_COMMAND.READ_LOCK);
+      await delay(30);
+      assert.equal(rank(newcomer), 0, 'the newcomer got in while the lock was held');
+      command(holder, ACTOR_COMMAND.UNLOCK);
+      await until('urgent waiter in', () => rank(starved) === 2);
+      await delay(30);
+      assert.equal(rank(newcomer), 0, 'the newcomer got in while the urgent waiter held the lock');
+      command(starved, ACTOR_COMMAND.UNLOCK);
+      await until('newcomer in', () => rank(newcomer) === 3);
+      command(newcomer, ACTOR_COMMAND.UNLOCK);
+      const state = inspectLock(lock);
+      assert.ok(state.kind === 'mutex' && state.urgentWaiters === 0);
     }));
 });
 
@@ -219,7 +223,7 @@ describe('lock construction', () => {
       lock.writeLock();
       lock.writeUnlock();
       const state = inspectLock(lock.descriptor());
-      if (state.kind === 'mutex') assert.equal(state.holdersAndWaiters, 0);
+      if (state.kind === 'mutex') assert.deepEqual(state, { kind: 'mutex', held: false, urgentWaiters: 0 });
       else assert.deepEqual(state, { kind: 'rwlock', readersInsideOrWaiting: 0, writerAnnounced: false, writersQueued: 0 });
     }
   });
