@@ -7,7 +7,8 @@
 
 import { createPrng, type Prng } from '../raft/prng.js';
 import type { NodeId } from '../raft/types.js';
-import { clusterOptions, DEFAULT_SWITCHES, SimCluster, type ClusterStats, type RaftSwitches } from './cluster.js';
+import { SimCluster, type ClusterStats } from './cluster.js';
+import { clusterOptions, DEFAULT_SWITCHES, type RaftSwitches } from './cluster-options.js';
 import { awaitConvergence, awaitLeaderAndCommit } from './liveness.js';
 import { RELIABLE_NETWORK, type NetworkFaults } from './network.js';
 import { formatRecord } from './trace.js';
@@ -108,7 +109,7 @@ export function randomRunConfig(seed: number, nodesOverride?: number): RandomRun
     tornWriteProbability: pick(prng, [0, 0.5, 1]),
     compactionProbability: pick(prng, [0, 0.1, 0.5]),
     compactionMinEntries: prng.nextInt(4, 40),
-    faultChance: pick(prng, [0.05, 0.1, 0.2]),
+    faultChance: pick(prng, [0.05, 0.1, 0.2, 0.4]),
   };
 }
 

@@ -9,7 +9,8 @@
 // tag so later rows can ask whether that group committed, was lost, or is everywhere.
 
 import type { MessageType, NodeId } from '../raft/types.js';
-import { clusterOptions, DEFAULT_SWITCHES, SimCluster, type ClusterOptions, type ClusterStats, type Proposal, type RaftSwitches } from './cluster.js';
+import { SimCluster, type ClusterStats, type Proposal } from './cluster.js';
+import { clusterOptions, DEFAULT_SWITCHES, type ClusterOptions, type RaftSwitches } from './cluster-options.js';
 import { awaitConvergence, awaitLeaderAndCommit } from './liveness.js';
 import { RELIABLE_NETWORK, type NetworkFaults } from './network.js';
 import { formatRecord } from './trace.js';

@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InvariantViolation } from '../../src/check/violation.js';
-import { clusterOptions, SimCluster } from '../../src/sim/cluster.js';
+import { SimCluster } from '../../src/sim/cluster.js';
+import { clusterOptions } from '../../src/sim/cluster-options.js';
 import { awaitConvergence, awaitLeaderAndCommit, livenessBoundUs } from '../../src/sim/liveness.js';
 
 test('liveness: a healed cluster elects, commits a probe and converges within the bound', () => {

@@ -15,7 +15,7 @@ const REJECTIONS_PER_STALE_FOLLOWER = 3;
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_CLUSTER_OPTIONS, DEFAULT_SWITCHES } from '../../src/sim/cluster.js';
+import { DEFAULT_CLUSTER_OPTIONS, DEFAULT_SWITCHES } from '../../src/sim/cluster-options.js';
 import { runScenario } from '../../src/sim/scenario.js';
 
 const NODES = 5;
