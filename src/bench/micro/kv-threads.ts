@@ -4,7 +4,7 @@
 //
 //   npm run bench:micro:kv-threads               (default: 3 runs per cell, under ~2 minutes)
 //   npm run bench:micro:kv-threads -- --quick    (1 run per cell, short runs)
-//   options: --runs N  --duration-ms N  --write-rate N (writes/s)  --threads 1,2,4  --keys N
+//   options: --runs N  --duration-ms N  --write-rate N (writes/s; 0 = no writer)  --threads 1,2,4  --keys N
 //            --max-batch-requests N (pool.get requests per message; 1 = unbatched)
 //
 // Data: 100 k keys of 16 B, values of 100 B. The writer replaces random existing keys with new
@@ -106,6 +106,13 @@ function positiveInteger(name: string, text: string | undefined, fallback: numbe
   return value;
 }
 
+function nonNegativeInteger(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`bench:micro:kv-threads: --${name} must be a non-negative integer, got '${text}'`);
+  return value;
+}
+
 function parseSettings(argv: readonly string[]): Settings {
   const { values } = parseArgs({
     args: [...argv],
@@ -129,7 +136,7 @@ function parseSettings(argv: readonly string[]): Settings {
     runs: positiveInteger('runs', values.runs, quick ? 1 : 3),
     durationMs: positiveInteger('duration-ms', values['duration-ms'], quick ? 400 : 1500),
     warmupMs: quick ? 100 : 300,
-    writeRatePerSecond: positiveInteger('write-rate', values['write-rate'], 20_000),
+    writeRatePerSecond: nonNegativeInteger('write-rate', values['write-rate'], 20_000),
     threads,
     keyCount: positiveInteger('keys', values.keys, 100_000),
     maxBatchRequests: positiveInteger('max-batch-requests', values['max-batch-requests'], 256),
@@ -178,7 +185,7 @@ class WriteStream {
   }
 
   start(): void {
-    this.running = true;
+    this.running = this.ratePerSecond > 0;
     this.writes = 0;
     this.latencyCount = 0;
     this.startMs = performance.now();
