@@ -29,6 +29,23 @@ test('snapshot install: a follower that missed entries the others compacted away
   assert.ok(result.stats.snapshotsInstalled >= 1);
 });
 
+test('a follower whose whole inflight window was lost, and whose entries were then compacted, recovers by snapshot (sim bug 1)', () => {
+  runScenario('lost window then compaction', { seed: 42, nodes: 3, raft: { maxInflight: 2, maxBatchEntries: 1 } }, [
+    { do: 'expect-leader', withinMs: 1_000, as: 'L' },
+    { do: 'pick', as: ['F', 'G'], except: ['L'] },
+    { do: 'propose', count: 3, tag: 'warm-up' },
+    { do: 'expect-committed', tag: 'warm-up', withinMs: 500 },
+    // F is in replicate state; cut only the leader → F link, so the appends streamed to it vanish.
+    { do: 'cut', from: 'L', to: 'F' },
+    { do: 'propose', count: 20, tag: 'lost-to-f' },
+    { do: 'expect-committed', tag: 'lost-to-f', withinMs: 1_000, on: ['L', 'G'] },
+    { do: 'run', ms: 50 },
+    { do: 'compact', node: 'L' },
+    { do: 'heal' },
+    { do: 'expect-committed', tag: 'lost-to-f', withinMs: 2_000, on: ['F'] },
+  ]);
+});
+
 test('leadership transfer under load: the target takes over, nothing acknowledged is lost', () => {
   const result = runScenario('transfer under load', { seed: 41, nodes: 5 }, [
     { do: 'expect-leader', withinMs: 1_000, as: 'L1' },
