@@ -15,7 +15,7 @@ export interface StorageCountersSnapshot {
   readonly payloadBytesStored: number;
   /** Everything written to WAL files, headers included. */
   readonly bytesWritten: number;
-  /** Syncs of WAL segments: one per group commit (or per append under 'always'); a segment rollover adds two. */
+  /** Syncs of WAL segments: one per group commit (or per append under 'always'); creating a segment adds one. */
   readonly syncs: number;
   readonly syncLatencyUs: {
     readonly count: number;

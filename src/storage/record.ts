@@ -35,20 +35,43 @@ function viewOf(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+// Hot-path writers: plain byte stores. Creating a DataView per record showed up at ~10 % of an
+// append's CPU time in a profile, more than the checksums.
+function putUint32(bytes: Uint8Array, offset: number, value: number): void {
+  bytes[offset] = value & 0xff;
+  bytes[offset + 1] = (value >>> 8) & 0xff;
+  bytes[offset + 2] = (value >>> 16) & 0xff;
+  bytes[offset + 3] = (value >>> 24) & 0xff;
+}
+
+function putUint64(bytes: Uint8Array, offset: number, value: number): void {
+  putUint32(bytes, offset, value % TWO_POW_32);
+  putUint32(bytes, offset + 4, Math.floor(value / TWO_POW_32));
+}
+
+/**
+ * Writes a record header at `offset` for the `payloadBytes` bytes that already sit right after it
+ * (at offset + RECORD_HEADER_BYTES), so a payload can be encoded in place without a copy.
+ */
+export function writeRecordHeader(target: Uint8Array, offset: number, type: RecordType, codecId: CodecId, payloadBytes: number): void {
+  if (payloadBytes > RECORD_PAYLOAD_MAX_BYTES) {
+    throw new RangeError(`record payload of ${payloadBytes} bytes exceeds the ${RECORD_PAYLOAD_MAX_BYTES}-byte limit`);
+  }
+  const payloadStart = offset + RECORD_HEADER_BYTES;
+  putUint32(target, offset, payloadBytes);
+  target[offset + 4] = type;
+  target[offset + 5] = codecId;
+  target[offset + 6] = 0;
+  target[offset + 7] = 0;
+  putUint32(target, offset + 8, crc32c(target.subarray(payloadStart, payloadStart + payloadBytes)));
+  putUint32(target, offset + 12, crc32c(target.subarray(offset, offset + 12)));
+}
+
 /** Frames one record: header (length, type, codec, payload CRC32C, header CRC32C) then payload. */
 export function frameRecord(type: RecordType, codecId: CodecId, payload: Uint8Array): Uint8Array {
-  if (payload.byteLength > RECORD_PAYLOAD_MAX_BYTES) {
-    throw new RangeError(`record payload of ${payload.byteLength} bytes exceeds the ${RECORD_PAYLOAD_MAX_BYTES}-byte limit`);
-  }
   const framed = new Uint8Array(RECORD_HEADER_BYTES + payload.byteLength);
-  const view = viewOf(framed);
-  view.setUint32(0, payload.byteLength, true);
-  view.setUint8(4, type);
-  view.setUint8(5, codecId);
-  view.setUint16(6, 0, true);
-  view.setUint32(8, crc32c(payload), true);
-  view.setUint32(12, crc32c(framed.subarray(0, 12)), true);
   framed.set(payload, RECORD_HEADER_BYTES);
+  writeRecordHeader(framed, 0, type, codecId, payload.byteLength);
   return framed;
 }
 
@@ -134,21 +157,33 @@ export function decodeSegmentHeader(payload: Uint8Array): { magic: string; versi
   };
 }
 
-/** Entries are contiguous, so the index is stored once: firstIndex u64, count u32, then (term u64, length u32, data) each. */
-export function encodeEntries(entries: readonly Entry[]): Uint8Array {
+/** The size of an entries payload before compression. */
+export function entriesPayloadBytes(entries: readonly Entry[]): number {
   let sizeBytes = 12;
   for (const entry of entries) sizeBytes += 12 + entry.data.byteLength;
-  const payload = new Uint8Array(sizeBytes);
-  const view = viewOf(payload);
-  writeUint64(view, 0, entries[0]?.index ?? 0);
-  view.setUint32(8, entries.length, true);
-  let offset = 12;
+  return sizeBytes;
+}
+
+/**
+ * Entries are contiguous, so the index is stored once: firstIndex u64, count u32, then
+ * (term u64, length u32, data) each. Writes at `offset` in `target`; returns the end offset.
+ */
+export function encodeEntriesInto(target: Uint8Array, offset: number, entries: readonly Entry[]): number {
+  putUint64(target, offset, entries[0]?.index ?? 0);
+  putUint32(target, offset + 8, entries.length);
+  let at = offset + 12;
   for (const entry of entries) {
-    writeUint64(view, offset, entry.term);
-    view.setUint32(offset + 8, entry.data.byteLength, true);
-    payload.set(entry.data, offset + 12);
-    offset += 12 + entry.data.byteLength;
+    putUint64(target, at, entry.term);
+    putUint32(target, at + 8, entry.data.byteLength);
+    target.set(entry.data, at + 12);
+    at += 12 + entry.data.byteLength;
   }
+  return at;
+}
+
+export function encodeEntries(entries: readonly Entry[]): Uint8Array {
+  const payload = new Uint8Array(entriesPayloadBytes(entries));
+  encodeEntriesInto(payload, 0, entries);
   return payload;
 }
 
@@ -172,12 +207,17 @@ export function decodeEntries(payload: Uint8Array): Entry[] | string {
   return entries;
 }
 
+export const HARD_STATE_PAYLOAD_BYTES = 24;
+
+export function encodeHardStateInto(target: Uint8Array, offset: number, hardState: HardState): void {
+  putUint64(target, offset, hardState.term);
+  putUint64(target, offset + 8, hardState.vote);
+  putUint64(target, offset + 16, hardState.commit);
+}
+
 export function encodeHardState(hardState: HardState): Uint8Array {
-  const payload = new Uint8Array(24);
-  const view = viewOf(payload);
-  writeUint64(view, 0, hardState.term);
-  writeUint64(view, 8, hardState.vote);
-  writeUint64(view, 16, hardState.commit);
+  const payload = new Uint8Array(HARD_STATE_PAYLOAD_BYTES);
+  encodeHardStateInto(payload, 0, hardState);
   return payload;
 }
 

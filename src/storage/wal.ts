@@ -45,7 +45,8 @@
 // fdatasync'ed. 'always' syncs every append call separately. 'batched' writes every append queued
 // (up to batchMaxAppends / batchMaxBytes) with one write() and one fdatasync: appends that arrive
 // while a sync is in flight, or within the window, share the next sync. 'none' never syncs
-// (labelled unsafe). New segment files are fsync'ed and so is the directory. A failed write or
+// (labelled unsafe), not even at segment rollover. Under 'always' and 'batched' new segment files
+// are fsync'ed and so is the directory. A failed write or
 // sync stops the log (see StorageIoError): pending and later appends reject with that error and
 // the files stay readable; reopening re-scans them.
 //
@@ -61,6 +62,8 @@ import { StorageCorruptionError, StorageIoError, StorageUsageError, errorCodeOf,
 import type { StorageFile } from './file-ops.js';
 import type { StorageSettings } from './options.js';
 import {
+  HARD_STATE_PAYLOAD_BYTES,
+  RECORD_HEADER_BYTES,
   RECORD_TYPE,
   SEGMENT_MAGIC,
   WAL_FORMAT_VERSION,
@@ -68,12 +71,16 @@ import {
   decodeHardState,
   decodeSegmentHeader,
   encodeEntries,
+  encodeEntriesInto,
   encodeHardState,
+  encodeHardStateInto,
+  entriesPayloadBytes,
   encodeSegmentHeader,
   frameRecord,
   intactRecordAfter,
   parseRecordAt,
   readUint64,
+  writeRecordHeader,
   writeUint64,
 } from './record.js';
 
@@ -111,10 +118,10 @@ interface Segment {
 }
 
 interface PendingAppend {
-  readonly framed: Promise<Uint8Array>;
+  /** The framed records; a promise only while a compressing codec works on them. */
+  readonly framed: Uint8Array | Promise<Uint8Array>;
   readonly maxEntryIndex: number;
   readonly hardState: HardState | null;
-  readonly forceSync: boolean;
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
 }
@@ -309,7 +316,7 @@ export class WriteAheadLog {
     let activeFile: StorageFile;
     if (segments.length === 0) {
       const sequence = firstFreeSequence;
-      activeFile = await WriteAheadLog.createSegment(walDir, sequence, replay.hardState, settings);
+      activeFile = await WriteAheadLog.createSegment(walDir, sequence, replay.hardState, settings, settings.fsync !== 'none');
       segments.push({ sequence, path: activeFile.path, sizeBytes: await activeFile.sizeBytes(), maxEntryIndex: 0 });
     } else {
       activeFile = await fileOps.open(segments[segments.length - 1]!.path, 'read-write');
@@ -418,15 +425,18 @@ export class WriteAheadLog {
     }
   }
 
-  private static async createSegment(walDir: string, sequence: number, hardState: HardState, settings: StorageSettings): Promise<StorageFile> {
+  /** Creates a segment with its header and hard state; `sync`: fsync the file and the directory. */
+  private static async createSegment(walDir: string, sequence: number, hardState: HardState, settings: StorageSettings, sync: boolean): Promise<StorageFile> {
     const path = join(walDir, segmentName(sequence));
     const file = await settings.fileOps.open(path, 'create-exclusive');
     try {
       const header = frameRecord(RECORD_TYPE.segmentHeader, CODEC_ID.none, encodeSegmentHeader(sequence));
       const hard = frameRecord(RECORD_TYPE.hardState, CODEC_ID.none, encodeHardState(hardState));
       await file.write(concat([header, hard], header.byteLength + hard.byteLength), 0);
-      await file.sync();
-      await settings.fileOps.syncDirectory(walDir);
+      if (sync) {
+        await file.sync();
+        await settings.fileOps.syncDirectory(walDir);
+      }
       return file;
     } catch (error) {
       await file.close().catch(() => undefined);
@@ -492,9 +502,11 @@ export class WriteAheadLog {
    * arrays are kept by reference: do not modify them afterwards.
    */
   append(entries: readonly Entry[], hardState: HardState | null): Promise<void> {
+    let framed: Uint8Array | Promise<Uint8Array>;
     try {
       this.checkWritable();
       this.validateAppend(entries, hardState);
+      framed = this.frameAppend(entries, hardState);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -508,14 +520,13 @@ export class WriteAheadLog {
     if (hardState !== null) this.currentHardState = hardState;
     this.counters.appends++;
     this.counters.entries += entries.length;
-    const framed = this.frameAppend(entries, hardState);
-    return this.enqueue(framed, entries[entries.length - 1]?.index ?? 0, hardState, false);
+    return this.enqueue(framed, entries[entries.length - 1]?.index ?? 0, hardState);
   }
 
   /**
    * Records that a snapshot at (index, term) is saved: if the log holds that entry with that term
    * the entries above it stay, otherwise (a snapshot installed from a leader that conflicts with or
-   * runs past this log) the whole log is discarded. Always synced, whatever the policy but 'none'.
+   * runs past this log) the whole log is discarded. Durable under the fsync policy, like an append.
    */
   appendSnapshotMarker(index: number, term: number): Promise<void> {
     try {
@@ -538,8 +549,7 @@ export class WriteAheadLog {
     this.counters.payloadBytesRaw += payload.byteLength;
     this.counters.payloadBytesStored += payload.byteLength;
     this.counters.records++;
-    const framed = Promise.resolve(frameRecord(RECORD_TYPE.snapshotMarker, CODEC_ID.none, payload));
-    return this.enqueue(framed, 0, null, true);
+    return this.enqueue(frameRecord(RECORD_TYPE.snapshotMarker, CODEC_ID.none, payload), 0, null);
   }
 
   /**
@@ -605,36 +615,57 @@ export class WriteAheadLog {
     }
   }
 
-  private async frameAppend(entries: readonly Entry[], hardState: HardState | null): Promise<Uint8Array> {
-    const parts: Uint8Array[] = [];
-    let totalBytes = 0;
-    if (entries.length > 0) {
-      const raw = encodeEntries(entries);
-      const stored = await this.logCodec.compress(raw);
-      const framed = frameRecord(RECORD_TYPE.entries, this.logCodec.id, stored);
-      this.counters.payloadBytesRaw += raw.byteLength;
-      this.counters.payloadBytesStored += stored.byteLength;
-      this.counters.records++;
-      parts.push(framed);
-      totalBytes += framed.byteLength;
+  /**
+   * One buffer holding the append's records: the entries record (encoded in place when the codec
+   * is 'none', so the data is copied once) and then the hard-state record.
+   */
+  private frameAppend(entries: readonly Entry[], hardState: HardState | null): Uint8Array | Promise<Uint8Array> {
+    if (entries.length > 0 && this.logCodec.id !== CODEC_ID.none) {
+      return this.logCodec.compress(encodeEntries(entries)).then((stored) => this.frameRecords(entries, stored, hardState));
     }
-    if (hardState !== null) {
-      const payload = encodeHardState(hardState);
-      const framed = frameRecord(RECORD_TYPE.hardState, CODEC_ID.none, payload);
-      this.counters.payloadBytesRaw += payload.byteLength;
-      this.counters.payloadBytesStored += payload.byteLength;
-      this.counters.records++;
-      parts.push(framed);
-      totalBytes += framed.byteLength;
-    }
-    return concat(parts, totalBytes);
+    return this.frameRecords(entries, null, hardState);
   }
 
-  private enqueue(framed: Promise<Uint8Array>, maxEntryIndex: number, hardState: HardState | null, forceSync: boolean): Promise<void> {
+  /** `stored` is the compressed entries payload, or null to encode the entries uncompressed in place. */
+  private frameRecords(entries: readonly Entry[], stored: Uint8Array | null, hardState: HardState | null): Uint8Array {
+    const hardStateBytes = hardState === null ? 0 : RECORD_HEADER_BYTES + HARD_STATE_PAYLOAD_BYTES;
+    let framed: Uint8Array;
+    let entriesEnd = 0;
+    if (entries.length === 0) {
+      framed = new Uint8Array(hardStateBytes);
+    } else {
+      const rawBytes = entriesPayloadBytes(entries);
+      this.counters.payloadBytesRaw += rawBytes;
+      this.counters.records++;
+      if (stored === null) {
+        framed = new Uint8Array(RECORD_HEADER_BYTES + rawBytes + hardStateBytes);
+        encodeEntriesInto(framed, RECORD_HEADER_BYTES, entries);
+        writeRecordHeader(framed, 0, RECORD_TYPE.entries, CODEC_ID.none, rawBytes);
+        this.counters.payloadBytesStored += rawBytes;
+        entriesEnd = RECORD_HEADER_BYTES + rawBytes;
+      } else {
+        framed = new Uint8Array(RECORD_HEADER_BYTES + stored.byteLength + hardStateBytes);
+        framed.set(stored, RECORD_HEADER_BYTES);
+        writeRecordHeader(framed, 0, RECORD_TYPE.entries, this.logCodec.id, stored.byteLength);
+        this.counters.payloadBytesStored += stored.byteLength;
+        entriesEnd = RECORD_HEADER_BYTES + stored.byteLength;
+      }
+    }
+    if (hardState !== null) {
+      encodeHardStateInto(framed, entriesEnd + RECORD_HEADER_BYTES, hardState);
+      writeRecordHeader(framed, entriesEnd, RECORD_TYPE.hardState, CODEC_ID.none, HARD_STATE_PAYLOAD_BYTES);
+      this.counters.payloadBytesRaw += HARD_STATE_PAYLOAD_BYTES;
+      this.counters.payloadBytesStored += HARD_STATE_PAYLOAD_BYTES;
+      this.counters.records++;
+    }
+    return framed;
+  }
+
+  private enqueue(framed: Uint8Array | Promise<Uint8Array>, maxEntryIndex: number, hardState: HardState | null): Promise<void> {
     // A rejected framing is reported through the writer, in order; keep it from being unhandled meanwhile.
-    framed.catch(() => undefined);
+    if (!(framed instanceof Uint8Array)) framed.catch(() => undefined);
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ framed, maxEntryIndex, hardState, forceSync, resolve, reject });
+      this.queue.push({ framed, maxEntryIndex, hardState, resolve, reject });
       this.startWriter();
     });
   }
@@ -665,7 +696,7 @@ export class WriteAheadLog {
           const pending = this.queue[0]!;
           let framed: Uint8Array;
           try {
-            framed = await pending.framed;
+            framed = pending.framed instanceof Uint8Array ? pending.framed : await pending.framed;
           } catch (error) {
             this.fail(new StorageIoError('encode', this.active.path, errorCodeOf(error), messageOf(error)), batch);
             return;
@@ -676,7 +707,7 @@ export class WriteAheadLog {
           chunks.push(framed);
           batchBytes += framed.byteLength;
         }
-        await this.writeBatch(batch, concat(chunks, batchBytes), policy !== 'none' || batch.some((pending) => pending.forceSync));
+        await this.writeBatch(batch, concat(chunks, batchBytes), policy !== 'none');
       }
     } finally {
       this.writing = false;
@@ -741,16 +772,16 @@ export class WriteAheadLog {
   }
 
   private async rollover(previous: Segment): Promise<Segment> {
-    // Sync the finished segment even under 'none', so damage can only ever be in the last segment.
-    const syncStartUs = performance.now() * 1000;
-    await this.active.datasync();
-    this.counters.recordSync(performance.now() * 1000 - syncStartUs);
+    // 'none' never syncs, not even here: after a power loss its damage may then sit in any segment
+    // written since the kernel last flushed, and open reports it as corruption (that is what
+    // unsafe means). Under 'always' and 'batched' every byte of the old segment is already synced.
+    const sync = this.settings.fsync !== 'none';
     await this.active.close();
     const sequence = previous.sequence + 1;
     // Creating a segment fsyncs the new file and the directory; counted as one sync.
     const createStartUs = performance.now() * 1000;
-    this.active = await WriteAheadLog.createSegment(this.dir, sequence, this.writtenHardState, this.settings);
-    this.counters.recordSync(performance.now() * 1000 - createStartUs);
+    this.active = await WriteAheadLog.createSegment(this.dir, sequence, this.writtenHardState, this.settings, sync);
+    if (sync) this.counters.recordSync(performance.now() * 1000 - createStartUs);
     const segment: Segment = { sequence, path: this.active.path, sizeBytes: await this.active.sizeBytes(), maxEntryIndex: 0 };
     this.segments.push(segment);
     this.counters.records += 2; // the segment header and the carried-over hard state
