@@ -227,16 +227,26 @@ export function decodeHardState(payload: Uint8Array): HardState | null {
   return { term: readUint64(view, 0), vote: readUint64(view, 8), commit: readUint64(view, 16) };
 }
 
-export function encodeSnapshotMarker(index: number, term: number): Uint8Array {
-  const payload = new Uint8Array(16);
-  const view = viewOf(payload);
-  writeUint64(view, 0, index);
-  writeUint64(view, 8, term);
+/** Snapshot marker: u64 index, u64 term, u8 keepSuffix (1: entries above index stay; 0: the log was discarded). */
+export interface SnapshotMarker {
+  readonly index: number;
+  readonly term: number;
+  readonly keepSuffix: boolean;
+}
+
+export function encodeSnapshotMarker(marker: SnapshotMarker): Uint8Array {
+  const payload = new Uint8Array(17);
+  const view = new DataView(payload.buffer);
+  writeUint64(view, 0, marker.index);
+  writeUint64(view, 8, marker.term);
+  view.setUint8(16, marker.keepSuffix ? 1 : 0);
   return payload;
 }
 
-export function decodeSnapshotMarker(payload: Uint8Array): { index: number; term: number } | null {
-  if (payload.byteLength !== 16) return null;
-  const view = viewOf(payload);
-  return { index: readUint64(view, 0), term: readUint64(view, 8) };
+export function decodeSnapshotMarker(payload: Uint8Array): SnapshotMarker | null {
+  if (payload.byteLength !== 17) return null;
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  const keep = view.getUint8(16);
+  if (keep > 1) return null;
+  return { index: readUint64(view, 0), term: readUint64(view, 8), keepSuffix: keep === 1 };
 }

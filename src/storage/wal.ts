@@ -61,6 +61,9 @@ import { StorageCounters } from './counters.js';
 import { StorageCorruptionError, StorageIoError, StorageUsageError, errorCodeOf, messageOf } from './errors.js';
 import type { StorageFile } from './file-ops.js';
 import type { StorageSettings } from './options.js';
+import { Replay, type LogBase } from './wal-replay.js';
+
+export { EMPTY_HARD_STATE, type LogBase } from './wal-replay.js';
 import {
   HARD_STATE_PAYLOAD_BYTES,
   RECORD_HEADER_BYTES,
@@ -70,27 +73,20 @@ import {
   decodeEntries,
   decodeHardState,
   decodeSegmentHeader,
+  decodeSnapshotMarker,
   encodeEntries,
   encodeEntriesInto,
   encodeHardState,
   encodeHardStateInto,
   entriesPayloadBytes,
   encodeSegmentHeader,
+  encodeSnapshotMarker,
   frameRecord,
   intactRecordAfter,
   parseRecordAt,
-  readUint64,
   writeRecordHeader,
-  writeUint64,
 } from './record.js';
 
-export const EMPTY_HARD_STATE: HardState = { term: 0, vote: 0, commit: 0 };
-
-/** The snapshot the log sits on: entries at or below `index` live in the snapshot, not the log. */
-export interface LogBase {
-  readonly index: number;
-  readonly term: number;
-}
 
 export interface WalRecovered {
   readonly hardState: HardState;
@@ -141,23 +137,6 @@ function concat(chunks: readonly Uint8Array[], totalBytes: number): Uint8Array {
   return joined;
 }
 
-function encodeMarker(index: number, term: number, keepSuffix: boolean): Uint8Array {
-  const payload = new Uint8Array(17);
-  const view = new DataView(payload.buffer);
-  writeUint64(view, 0, index);
-  writeUint64(view, 8, term);
-  view.setUint8(16, keepSuffix ? 1 : 0);
-  return payload;
-}
-
-function decodeMarker(payload: Uint8Array): { index: number; term: number; keepSuffix: boolean } | null {
-  if (payload.byteLength !== 17) return null;
-  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
-  const keep = view.getUint8(16);
-  if (keep > 1) return null;
-  return { index: readUint64(view, 0), term: readUint64(view, 8), keepSuffix: keep === 1 };
-}
-
 async function readWholeFile(file: StorageFile): Promise<Uint8Array> {
   const sizeBytes = await file.sizeBytes();
   const bytes = new Uint8Array(sizeBytes);
@@ -169,45 +148,6 @@ async function readWholeFile(file: StorageFile): Promise<Uint8Array> {
     offset += readBytes;
   }
   return offset === sizeBytes ? bytes : bytes.subarray(0, offset);
-}
-
-/** In-memory replay of records into a log, applying the rules described at the top of this file. */
-class Replay {
-  entries: Entry[] = [];
-  hardState: HardState = EMPTY_HARD_STATE;
-  lastMarker: LogBase | null = null;
-
-  constructor(private readonly base: LogBase) {}
-
-  lastIndex(): number {
-    return this.entries.length === 0 ? 0 : this.entries[this.entries.length - 1]!.index;
-  }
-
-  /** Returns a reason string if the batch cannot follow the log (a gap above the covered part). */
-  applyEntries(batch: Entry[]): string | null {
-    if (batch.length === 0) return null;
-    const firstIndex = batch[0]!.index;
-    if (this.entries.length === 0) {
-      this.entries = batch;
-      return null;
-    }
-    const logFirst = this.entries[0]!.index;
-    const logLast = this.lastIndex();
-    const coverIndex = Math.max(this.base.index, this.lastMarker?.index ?? 0);
-    if (firstIndex > logLast + 1) {
-      if (logLast > coverIndex) return `entries start at index ${firstIndex} but the log ends at ${logLast} (gap)`;
-      this.entries = batch;
-      return null;
-    }
-    if (firstIndex <= logLast) this.entries.length = Math.max(0, firstIndex - logFirst);
-    for (const entry of batch) this.entries.push(entry);
-    return null;
-  }
-
-  applyMarker(marker: { index: number; term: number; keepSuffix: boolean }): void {
-    if (!marker.keepSuffix) this.entries = [];
-    this.lastMarker = { index: marker.index, term: marker.term };
-  }
 }
 
 export class WriteAheadLog {
@@ -295,23 +235,9 @@ export class WriteAheadLog {
         `the log records a snapshot at index ${replay.lastMarker.index} but the newest snapshot file is at index ${base.index}`,
       );
     }
-    let entries = replay.entries;
-    // A snapshot saved without its marker (a crash between the two): apply the marker rule now.
-    if (base.index > 0 && (replay.lastMarker === null || replay.lastMarker.index < base.index)) {
-      const first = entries[0]?.index ?? 0;
-      const atBase = base.index >= first ? entries[base.index - first] : undefined;
-      const keepSuffix = entries.length > 0 && (atBase?.term === base.term || first === base.index + 1);
-      if (!keepSuffix) entries = [];
-    }
-    const firstIndex = entries[0]?.index ?? 0;
-    if (firstIndex !== 0 && firstIndex <= base.index) entries = entries.slice(Math.min(entries.length, base.index + 1 - firstIndex));
-    if (entries.length > 0 && entries[0]!.index !== base.index + 1) {
-      throw new StorageCorruptionError(
-        segments[0]?.path ?? walDir,
-        0,
-        `the log starts at index ${entries[0]!.index} but the snapshot covers only up to ${base.index}: entries are missing`,
-      );
-    }
+    const finished = replay.finish();
+    if (typeof finished === 'string') throw new StorageCorruptionError(segments[0]?.path ?? walDir, 0, finished);
+    const entries = finished;
 
     let activeFile: StorageFile;
     if (segments.length === 0) {
@@ -415,7 +341,7 @@ export class WriteAheadLog {
         return null;
       }
       case RECORD_TYPE.snapshotMarker: {
-        const marker = decodeMarker(payload);
+        const marker = decodeSnapshotMarker(payload);
         if (marker === null) return 'malformed snapshot marker payload';
         replay.applyMarker(marker);
         return null;
@@ -545,7 +471,7 @@ export class WriteAheadLog {
       this.log = [];
     }
     this.base = { index, term };
-    const payload = encodeMarker(index, term, keepSuffix);
+    const payload = encodeSnapshotMarker({ index, term, keepSuffix });
     this.counters.payloadBytesRaw += payload.byteLength;
     this.counters.payloadBytesStored += payload.byteLength;
     this.counters.records++;
