@@ -55,7 +55,8 @@ export type KvErrorCode =
   | 'key-too-large'
   | 'value-too-large'
   | 'scan-limit-too-large'
-  | 'stale-request';
+  | 'stale-request'
+  | 'store-full';
 
 export type KvResponse =
   | { readonly type: 'ok'; readonly version: number }
@@ -95,6 +96,7 @@ const ERROR_CODES: Readonly<Record<KvErrorCode, number>> = {
   'value-too-large': 3,
   'scan-limit-too-large': 4,
   'stale-request': 5,
+  'store-full': 6,
 };
 const ERROR_BY_CODE: readonly (KvErrorCode | undefined)[] = [
   undefined,
@@ -103,6 +105,7 @@ const ERROR_BY_CODE: readonly (KvErrorCode | undefined)[] = [
   'value-too-large',
   'scan-limit-too-large',
   'stale-request',
+  'store-full',
 ];
 
 export const REQUEST_HEADER_BYTES = 18;

@@ -8,8 +8,14 @@
 //   - Each request carries (clientId, sequence) and goes through the client sessions
 //     (sessions.ts): a retry gets the remembered response, an older sequence a 'stale-request'
 //     error; neither is applied again. Reads through the log go through sessions too.
-//   - Limits (key, value, scan) answer with an error response, never a throw. The limits must be
-//     the same on every node of a cluster: they decide responses.
+//   - Limits (key, value, scan, data held) answer with an error response, never a throw. The
+//     limits must be the same on every node of a cluster: they decide responses.
+//   - "The store is full" is decided by `dataBytesMax` over the *logical* bytes held (keys plus
+//     values), never by the map's physical memory: a node restored from a snapshot lays out its
+//     memory differently from one that applied the same log entry by entry, so a physical limit
+//     would let two replicas answer the same write differently and diverge. The map's own memory
+//     running out is therefore not a response but an error that stops the node (size the map's
+//     memory above dataBytesMax times its per-key overhead).
 //   - Undecodable data answers 'malformed-request' (attributed to its client when the header is
 //     readable) and changes nothing: a bad entry must not stop every replica.
 // Only a broken host contract throws: entries applied out of order (StateMachineOrderError).
@@ -25,7 +31,7 @@ import {
   encodeResponse,
   scanItemBytes,
 } from './commands.js';
-import type { KeyValueVersion, OrderedMap } from './ordered-map.js';
+import type { KeyValueVersion, OrderedMap, VersionedValue } from './ordered-map.js';
 import { ClientSessions, DEFAULT_SESSION_LIMITS, type ClientSession, type SessionLimits } from './sessions.js';
 import { SNAPSHOT_CHUNK_BYTES_DEFAULT, decodeSnapshot, encodeSnapshot } from './snapshot-format.js';
 
@@ -43,6 +49,8 @@ export interface KvLimits {
    * stays bounded even at scanLimitMax large values.
    */
   readonly scanResponseBytesMax: number;
+  /** Keys plus values held, in bytes; a write that would go above it answers 'store-full'. */
+  readonly dataBytesMax: number;
 }
 
 export const DEFAULT_KV_LIMITS: KvLimits = {
@@ -50,6 +58,7 @@ export const DEFAULT_KV_LIMITS: KvLimits = {
   valueBytesMax: 1024 * 1024,
   scanLimitMax: 1000,
   scanResponseBytesMax: 1024 * 1024,
+  dataBytesMax: 256 * 1024 * 1024,
 };
 
 export interface KvStateMachineOptions {
@@ -96,6 +105,8 @@ export class KvStateMachine {
   readonly limits: KvLimits;
   private readonly sessions: ClientSessions;
   private appliedIndex = 0;
+  /** Σ (key length + value length) over the map: the logical size `dataBytesMax` limits. */
+  private dataBytesHeld = 0;
 
   constructor(
     private readonly map: OrderedMap,
@@ -113,6 +124,11 @@ export class KvStateMachine {
 
   get keyCount(): number {
     return this.map.size;
+  }
+
+  /** Keys plus values held, in bytes (what dataBytesMax limits). */
+  get dataBytes(): number {
+    return this.dataBytesHeld;
   }
 
   get sessionCount(): number {
@@ -190,7 +206,12 @@ export class KvStateMachine {
       responseBytesMax: 64 + this.limits.valueBytesMax + this.limits.scanResponseBytesMax + this.limits.keyBytesMax,
     });
     this.map.clear();
-    for (const pair of contents.pairs) this.map.put(pair.key, pair.value, pair.version);
+    let dataBytes = 0;
+    for (const pair of contents.pairs) {
+      this.map.put(pair.key, pair.value, pair.version);
+      dataBytes += pair.key.length + pair.value.length;
+    }
+    this.dataBytesHeld = dataBytes;
     // Responses are views into the stream's chunks; copy so the session table holds only its own bytes.
     this.sessions.replaceAll(contents.sessions.map((session) => ({ ...session, response: Uint8Array.from(session.response) })));
     this.appliedIndex = contents.lastAppliedIndex;
@@ -202,8 +223,7 @@ export class KvStateMachine {
       case 'put': {
         const refused = this.checkKey('key', command.key) ?? this.checkValue(command.value);
         if (refused !== null) return refused;
-        this.map.put(command.key, command.value, index);
-        return { type: 'ok', version: index };
+        return this.write(command.key, command.value, index, this.map.get(command.key));
       }
       case 'get': {
         const refused = this.checkKey('key', command.key);
@@ -214,15 +234,19 @@ export class KvStateMachine {
       case 'delete': {
         const refused = this.checkKey('key', command.key);
         if (refused !== null) return refused;
-        return this.map.delete(command.key) ? { type: 'ok', version: index } : { type: 'not-found' };
+        const previous = this.map.get(command.key);
+        if (previous === undefined) return { type: 'not-found' };
+        this.map.delete(command.key);
+        this.dataBytesHeld -= command.key.length + previous.value.length;
+        return { type: 'ok', version: index };
       }
       case 'cas': {
         const refused = this.checkKey('key', command.key) ?? this.checkValue(command.value);
         if (refused !== null) return refused;
-        const currentVersion = this.map.get(command.key)?.version ?? 0;
+        const current = this.map.get(command.key);
+        const currentVersion = current?.version ?? 0;
         if (currentVersion !== command.expectedVersion) return { type: 'cas-mismatch', currentVersion };
-        this.map.put(command.key, command.value, index);
-        return { type: 'ok', version: index };
+        return this.write(command.key, command.value, index, current);
       }
       case 'scan': {
         const refused = this.checkKey('start', command.start) ?? (command.end === null ? null : this.checkKey('end', command.end));
@@ -260,6 +284,22 @@ export class KvStateMachine {
       // The smallest key after `last` is `last` followed by a zero byte.
       from = Buffer.concat([last.key, ZERO_BYTE]);
     }
+  }
+
+  /** Puts, unless the logical size would exceed dataBytesMax (a replace counts only its growth). */
+  private write(key: Uint8Array, value: Uint8Array, index: number, previous: VersionedValue | undefined): KvResponse {
+    const previousBytes = previous === undefined ? 0 : key.length + previous.value.length;
+    const dataBytesAfter = this.dataBytesHeld - previousBytes + key.length + value.length;
+    if (dataBytesAfter > this.limits.dataBytesMax) {
+      return {
+        type: 'error',
+        code: 'store-full',
+        reason: `store full: this write would hold ${dataBytesAfter} bytes of keys and values, over the limit of ${this.limits.dataBytesMax}`,
+      };
+    }
+    this.map.put(key, value, index);
+    this.dataBytesHeld = dataBytesAfter;
+    return { type: 'ok', version: index };
   }
 
   private checkKey(field: 'key' | 'start' | 'end', key: Uint8Array): KvResponse | null {

@@ -9,8 +9,8 @@ import { decodeResponse, type KvCommand, type KvResponse } from '../../src/kv/co
 import { decodeSnapshot } from '../../src/kv/snapshot-format.js';
 import { collect, hex, noopEntry, plain, requestEntry, responseOf, text } from './kv-test-support.js';
 
-// Small limits so random logs hit every limit error.
-const SMALL_LIMITS: KvLimits = { keyBytesMax: 4, valueBytesMax: 8, scanLimitMax: 5, scanResponseBytesMax: 60 };
+// Small limits so random logs hit every limit error (dataBytesMax included: the store fills up).
+const SMALL_LIMITS: KvLimits = { keyBytesMax: 4, valueBytesMax: 8, scanLimitMax: 5, scanResponseBytesMax: 60, dataBytesMax: 20 };
 
 function newMachine(seed: number, limits: Partial<KvLimits> = SMALL_LIMITS, sessionLimits = {}): KvStateMachine {
   return new KvStateMachine(new SkipList(createPrng(seed)), { limits, sessionLimits });
@@ -26,6 +26,12 @@ class ModelKv {
 
   sorted(): ModelPair[] {
     return [...this.data.values()].sort((a, b) => Buffer.compare(a.key, b.key));
+  }
+  /** Keys plus values held if `key` were set to `value`, summed afresh. */
+  dataBytesWith(key: Uint8Array, value: Uint8Array): number {
+    let bytes = key.length + value.length;
+    for (const [hexKey, pair] of this.data) if (hexKey !== hex(key)) bytes += pair.key.length + pair.value.length;
+    return bytes;
   }
   version(key: Uint8Array): number {
     return this.data.get(hex(key))?.version ?? 0;
@@ -52,6 +58,7 @@ class ModelKv {
         if (command.type === 'cas' && this.version(command.key) !== command.expectedVersion) {
           return { type: 'cas-mismatch', currentVersion: this.version(command.key) };
         }
+        if (this.dataBytesWith(command.key, command.value) > this.limits.dataBytesMax) return { type: 'error', code: 'store-full', reason: '' };
         this.data.set(hex(command.key), { key: command.key, value: command.value, version: index });
         return { type: 'ok', version: index };
       case 'get': {
@@ -320,7 +327,7 @@ describe('KvStateMachine', () => {
   });
 
   test('session expiry by remembered bytes evicts the least recently used too, but keeps the newest', () => {
-    const machine = newMachine(1, { ...SMALL_LIMITS, valueBytesMax: 100 }, { sessionResponseBytesMax: 150 });
+    const machine = newMachine(1, { ...SMALL_LIMITS, valueBytesMax: 100, dataBytesMax: 10_000 }, { sessionResponseBytesMax: 150 });
     machine.apply(requestEntry(1, 1, 1, { type: 'put', key: text('k'), value: new Uint8Array(100) }));
     machine.apply(requestEntry(2, 1, 2, { type: 'get', key: text('k') })); // 114-byte response remembered
     machine.apply(requestEntry(3, 2, 1, { type: 'get', key: text('k') })); // another 114: client 1 evicted
@@ -348,8 +355,47 @@ describe('KvStateMachine', () => {
     assert.equal(machine.keyCount, 0);
   });
 
+  test('store-full is decided by logical bytes held, the same after a restore as entry by entry', async () => {
+    // 3-byte keys: k1 + 10 B and k2 + 10 B hold 26 bytes; a third pair would need 39 > 30.
+    const limits = { dataBytesMax: 30 };
+    const original = newMachine(1, limits);
+    const put = (key: string, valueBytes: number): KvCommand => ({ type: 'put', key: text(key), value: new Uint8Array(valueBytes) });
+    const log: KvCommand[] = [put('k01', 10), put('k02', 10), put('k03', 10)];
+    const responses = log.map((command, i) => responseOf(original.apply(requestEntry(i + 1, 1, i + 1, command))));
+    assert.deepEqual(responses.slice(0, 2).map((r) => r.type), ['ok', 'ok']);
+    const refused = responses[2]!;
+    assert.equal(refused.type === 'error' && refused.code, 'store-full');
+    assert.match(refused.type === 'error' ? refused.reason : '', /would hold 39 bytes of keys and values, over the limit of 30/);
+    assert.equal(original.keyCount, 2);
+    assert.equal(original.dataBytes, 26);
+
+    // A replica restored from a snapshot must answer the rest of the log exactly as the original.
+    const restored = newMachine(2, limits);
+    await restored.restore(original.snapshot());
+    assert.equal(restored.dataBytes, 26);
+    const rest: KvCommand[] = [
+      put('k01', 14), // replace grows by 4: 30, exactly at the limit
+      put('k03', 0), // 33 > 30: refused
+      { type: 'cas', key: text('k02'), expectedVersion: 2, value: new Uint8Array(2) }, // shrinks by 8: 22
+      put('k03', 5), // 30
+      { type: 'delete', key: text('k01') }, // frees 17: 13
+      put('k04', 14), // 30
+      { type: 'delete', key: text('k09') }, // absent: frees nothing
+    ];
+    const answer = (machine: KvStateMachine) =>
+      rest.map((command, i) => plain(responseOf(machine.apply(requestEntry(4 + i, 1, 4 + i, command)))));
+    const fromOriginal = answer(original);
+    assert.deepEqual(answer(restored), fromOriginal);
+    assert.deepEqual(
+      fromOriginal.map((r) => (r as { type: string; code?: string }).code ?? (r as { type: string }).type),
+      ['ok', 'store-full', 'ok', 'ok', 'ok', 'ok', 'not-found'],
+    );
+    assert.equal(original.dataBytes, 30);
+    assert.equal(restored.dataBytes, 30);
+  });
+
   test('a scan stops at the response byte bound but always returns at least one item', () => {
-    const machine = newMachine(1, { ...SMALL_LIMITS, valueBytesMax: 100 });
+    const machine = newMachine(1, { ...SMALL_LIMITS, valueBytesMax: 100, dataBytesMax: 10_000 });
     machine.apply(requestEntry(1, 1, 1, { type: 'put', key: text('a'), value: new Uint8Array(100) }));
     machine.apply(requestEntry(2, 1, 2, { type: 'put', key: text('b'), value: new Uint8Array(1) }));
     const response = machine.read({ type: 'scan', start: new Uint8Array(0), end: null, limit: 5 });
