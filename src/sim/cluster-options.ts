@@ -3,17 +3,10 @@
 // 10 ms ticks, elections after 10–20 ticks, heartbeats every tick, 0.1–2 ms network latency.
 
 import { RELIABLE_NETWORK, type NetworkFaults } from './network.js';
+import type { RaftConfig } from '../raft/types.js';
 
 /** The Raft switches a simulated cluster runs with (RaftConfig minus id, voters and prng). */
-export interface RaftSwitches {
-  readonly electionTicks: number;
-  readonly heartbeatTicks: number;
-  readonly preVote: boolean;
-  readonly checkQuorum: boolean;
-  readonly maxInflight: number;
-  readonly maxBatchEntries: number;
-  readonly maxBatchBytes: number;
-}
+export type RaftSwitches = Omit<RaftConfig, 'id' | 'voters' | 'prng'>;
 
 export const DEFAULT_SWITCHES: RaftSwitches = {
   electionTicks: 10,
