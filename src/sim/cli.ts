@@ -1,20 +1,10 @@
 // `raftbench sim`: run the deterministic cluster simulation over many seeds, or replay one seed
 // with a verbose trace. Exit code 0 when every seed passed, 1 when any failed, 2 on bad usage.
 
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, integerOption, parseOptions } from '../cli/options.js';
 import { DEFAULT_FAULT_TICKS, describeConfig, MAX_SEED, runRandomSeed, SimulationFailure, type RandomRunResult } from './random-run.js';
 
 const FAILURE_REPORTS_SHOWN = 3;
-
-function integerOption(name: string, min: number, max: number): (value: string) => number {
-  return (value: string) => {
-    const parsed = Number(value);
-    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
-      throw new InvalidArgumentError(`${name} must be an integer in [${min}, ${max}], got '${value}'`);
-    }
-    return parsed;
-  };
-}
 
 interface SimOptions {
   seeds: number;
@@ -120,17 +110,11 @@ export async function simCommand(argv: string[]): Promise<number> {
     .option('--seed <n>', 'replay one seed and print every event', integerOption('--seed', 0, MAX_SEED - 1))
     .option('--nodes <n>', 'cluster size for every seed (default: chosen by each seed among 3, 5, 7)', integerOption('--nodes', 1, 15))
     .option('--ticks <n>', 'length of the fault phase, in ticks of 10 ms simulated time', integerOption('--ticks', 1, 1_000_000), DEFAULT_FAULT_TICKS)
-    .option('--quiet', 'print only the summary (and failures)')
-    .exitOverride()
-    .configureOutput({ writeOut: (text) => process.stdout.write(text), writeErr: (text) => process.stderr.write(text) });
+    .option('--quiet', 'print only the summary (and failures)');
+  const parsed = parseOptions<SimOptions>(program, argv);
+  if (!parsed.ok) return parsed.exitCode;
   try {
-    program.parse(argv, { from: 'user' });
-  } catch (error) {
-    if (error instanceof CommanderError) return error.code === 'commander.helpDisplayed' || error.code === 'commander.help' ? 0 : 2;
-    throw error;
-  }
-  try {
-    return await runSeeds(program.opts<SimOptions>());
+    return await runSeeds(parsed.options);
   } catch (error) {
     if (error instanceof InvalidArgumentError) {
       console.error(`raftbench sim: ${error.message}`);

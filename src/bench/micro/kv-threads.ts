@@ -32,11 +32,11 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
 import { createPrng, type Prng } from '../../raft/prng.js';
 import { LOCK_KINDS, type LockKind } from '../../kv/shared/lock.js';
 import { ReaderPool } from '../../kv/shared/reader-pool.js';
 import { SharedSkipList } from '../../kv/shared/shared-skip-list.js';
+import { Command, integerListOption, integerOption, parseOptions, runMain } from '../../cli/options.js';
 
 const KEY_BYTES = 16;
 const VALUE_BYTES = 100;
@@ -99,47 +99,44 @@ interface Cell {
   readonly writeHoldUsMax: Summary;
 }
 
-function positiveInteger(name: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`bench:micro:kv-threads: --${name} must be a positive integer, got '${text}'`);
-  return value;
+interface KvThreadsOptions {
+  quick?: boolean;
+  runs?: number;
+  durationMs?: number;
+  writeRate: number;
+  threads: number[];
+  keys: number;
+  maxBatchRequests: number;
 }
 
-function nonNegativeInteger(name: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`bench:micro:kv-threads: --${name} must be a non-negative integer, got '${text}'`);
-  return value;
-}
-
-function parseSettings(argv: readonly string[]): Settings {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      quick: { type: 'boolean', default: false },
-      runs: { type: 'string' },
-      'duration-ms': { type: 'string' },
-      'write-rate': { type: 'string' },
-      threads: { type: 'string' },
-      keys: { type: 'string' },
-      'max-batch-requests': { type: 'string' },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  const quick = values.quick === true;
-  const threads = (values.threads ?? '1,2,4').split(',').map((part) => positiveInteger('threads', part.trim(), 1));
-  if (threads.some((t) => t > 64)) throw new Error('bench:micro:kv-threads: --threads entries must be ≤ 64');
+/** The settings, or the exit code when --help was asked for (0) or the options were wrong (2). */
+function parseSettings(argv: readonly string[]): Settings | number {
+  const program = new Command('npm run bench:micro:kv-threads --')
+    .description(
+      'Shared-memory skip list: total gets/s with N reader worker threads while the main thread writes at a steady rate, ' +
+        'kv.lock mutex vs rwlock, lock per put and per apply batch, in-worker loops and end-to-end pool.get. ' +
+        'Prints Markdown and writes raw JSON to results/.',
+    )
+    .option('--quick', 'one short run per cell (about 15 s)')
+    .option('--runs <n>', 'runs per cell (default: 3, or 1 with --quick)', integerOption('--runs', 1, 100))
+    .option('--duration-ms <n>', 'measured time per run (default: 1500, or 400 with --quick)', integerOption('--duration-ms', 1, 600_000))
+    .option('--write-rate <n>', 'writes per second on the main thread (0: readers only)', integerOption('--write-rate', 0, 10_000_000), 20_000)
+    .option('--threads <list>', 'reader thread counts to measure, comma-separated', integerListOption('--threads', 1, 64), [1, 2, 4])
+    .option('--keys <n>', 'keys in the map', integerOption('--keys', 1, 10_000_000), 100_000)
+    .option('--max-batch-requests <n>', 'requests per message to a reader worker', integerOption('--max-batch-requests', 1, 65_536), 256);
+  const parsed = parseOptions<KvThreadsOptions>(program, argv);
+  if (!parsed.ok) return parsed.exitCode;
+  const options = parsed.options;
+  const quick = options.quick === true;
   return {
     quick,
-    runs: positiveInteger('runs', values.runs, quick ? 1 : 3),
-    durationMs: positiveInteger('duration-ms', values['duration-ms'], quick ? 400 : 1500),
+    runs: options.runs ?? (quick ? 1 : 3),
+    durationMs: options.durationMs ?? (quick ? 400 : 1500),
     warmupMs: quick ? 100 : 300,
-    writeRatePerSecond: nonNegativeInteger('write-rate', values['write-rate'], 20_000),
-    threads,
-    keyCount: positiveInteger('keys', values.keys, 100_000),
-    maxBatchRequests: positiveInteger('max-batch-requests', values['max-batch-requests'], 256),
+    writeRatePerSecond: options.writeRate,
+    threads: options.threads,
+    keyCount: options.keys,
+    maxBatchRequests: options.maxBatchRequests,
   };
 }
 
@@ -276,8 +273,9 @@ function gitSha(): string | null {
   }
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
   const settings = parseSettings(process.argv.slice(2));
+  if (typeof settings === 'number') return settings;
   const prng = createPrng(20260);
   const keys = Array.from({ length: settings.keyCount }, (_, i) => keyOf(i));
   const values = Array.from({ length: 64 }, () => randomValue(prng));
@@ -412,9 +410,7 @@ async function main(): Promise<void> {
     ) + '\n',
   );
   console.log(`\nWrote ${path}`);
+  return 0;
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exitCode = 1;
-});
+runMain('bench:micro:kv-threads', main);

@@ -20,6 +20,7 @@ import { SkipList, compareBytes } from '../../kv/skiplist.js';
 import { KvStateMachine } from '../../kv/state-machine.js';
 import { encodeRequest } from '../../kv/commands.js';
 import type { Entry } from '../../raft/types.js';
+import { Command, parseOptions, runMain } from '../../cli/options.js';
 
 const KEY_BYTES = 16;
 const VALUE_BYTES = 100;
@@ -55,11 +56,18 @@ interface MemoryRow {
   readonly insertOpsPerSecond: number;
 }
 
-function parseSettings(argv: readonly string[]): Settings {
-  for (const arg of argv) {
-    if (arg !== '--quick') throw new Error(`bench:micro:kv: unknown argument '${arg}' (only --quick)`);
-  }
-  const quick = argv.includes('--quick');
+/** The settings, or the exit code when --help was asked for (0) or the options were wrong (2). */
+function parseSettings(argv: readonly string[]): Settings | number {
+  const program = new Command('npm run bench:micro:kv --')
+    .description(
+      'KV micro-benchmarks (single-threaded skip list): get / put / delete+put / scan ops/s at 10 k, 100 k and 1 M keys ' +
+        '(16 B keys, 100 B values), memory per key, key comparison, and the state machine\'s apply rate on a put-heavy log. ' +
+        'Prints Markdown and writes raw JSON to results/. Memory figures need node --expose-gc (the npm script passes it).',
+    )
+    .option('--quick', '10 k and 100 k keys only, shorter runs (about 10 s)');
+  const parsed = parseOptions<{ quick?: boolean }>(program, argv);
+  if (!parsed.ok) return parsed.exitCode;
+  const quick = parsed.options.quick === true;
   return quick
     ? { quick, sizes: [10_000, 100_000], taskTimeMs: 200, warmupTimeMs: 50, applyLogEntries: 50_000, applyRepeats: 3 }
     : { quick, sizes: [10_000, 100_000, 1_000_000], taskTimeMs: 700, warmupTimeMs: 150, applyLogEntries: 200_000, applyRepeats: 5 };
@@ -282,8 +290,9 @@ function memoryTable(rows: readonly MemoryRow[]): string {
   return lines.join('\n');
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
   const settings = parseSettings(process.argv.slice(2));
+  if (typeof settings === 'number') return settings;
   const cpuList = cpus();
   const machine = {
     cpuModel: cpuList[0]?.model ?? 'unknown',
@@ -329,9 +338,7 @@ async function main(): Promise<void> {
   };
   writeFileSync(path, `${JSON.stringify(document, null, 2)}\n`);
   console.log(`\nwrote ${path}`);
+  return 0;
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.stack ?? error.message : String(error));
-  process.exitCode = 1;
-});
+runMain('bench:micro:kv', main);
