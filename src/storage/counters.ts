@@ -6,7 +6,7 @@ import { build, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram
 export interface StorageCountersSnapshot {
   /** append() calls accepted. */
   readonly appends: number;
-  /** Framed records written (entries, hard state, segment headers, markers). */
+  /** Framed records written: one per append call that stores anything (entries and hard state together), plus segment headers, the hard state that starts each segment, and snapshot markers. */
   readonly records: number;
   readonly entries: number;
   /** Record payload bytes before compression. */

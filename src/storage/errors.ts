@@ -28,6 +28,25 @@ export class StorageCorruptionError extends Error {
 }
 
 /**
+ * A WAL segment written in a format version this build does not read. Not damage: the bytes may
+ * be intact, so opening refuses even with `repair` (which would otherwise truncate the whole
+ * segment) and nothing is misread as the current format.
+ */
+export class StorageFormatError extends Error {
+  override readonly name = 'StorageFormatError';
+  constructor(
+    readonly file: string,
+    readonly foundVersion: number,
+    readonly supportedVersion: number,
+  ) {
+    super(
+      `unsupported WAL format in ${file}: segment header says format version ${foundVersion}, this build reads only version ${supportedVersion} ` +
+        `(no conversion exists; open it with the build that wrote it, or start from an empty directory)`,
+    );
+  }
+}
+
+/**
  * A write or sync failed (ENOSPC, EIO, …). The write-ahead log stops accepting appends after one
  * of these: after a failed fsync the kernel may already have dropped the dirty pages, so nothing
  * written since the last good sync can be trusted until the log is reopened and re-scanned

@@ -10,16 +10,20 @@ export const RECORD_HEADER_BYTES = 16;
 /** No single record may exceed this: a bigger length field is taken as damage, not as data. */
 export const RECORD_PAYLOAD_MAX_BYTES = 256 * 1024 * 1024;
 
-export const RECORD_TYPE = { segmentHeader: 1, entries: 2, hardState: 3, snapshotMarker: 4 } as const;
+// Types 2 (entries) and 3 (hard state) were format version 1's separate records for one append;
+// a torn write could keep the first without the second. Version 2 writes each append as one
+// type-5 record, and 2 and 3 are unknown types (never reused, so a stray v1 record cannot be
+// misread as something else).
+export const RECORD_TYPE = { segmentHeader: 1, snapshotMarker: 4, append: 5 } as const;
 export type RecordType = (typeof RECORD_TYPE)[keyof typeof RECORD_TYPE];
 
 export const SEGMENT_MAGIC = 'RBWALSG1';
-export const WAL_FORMAT_VERSION = 1;
+export const WAL_FORMAT_VERSION = 2;
 
 const TWO_POW_32 = 4294967296;
 
 function isRecordType(value: number): value is RecordType {
-  return value >= RECORD_TYPE.segmentHeader && value <= RECORD_TYPE.snapshotMarker;
+  return value === RECORD_TYPE.segmentHeader || value === RECORD_TYPE.snapshotMarker || value === RECORD_TYPE.append;
 }
 
 export function writeUint64(view: DataView, offset: number, value: number): void {
@@ -207,24 +211,67 @@ export function decodeEntries(payload: Uint8Array): Entry[] | string {
   return entries;
 }
 
-export const HARD_STATE_PAYLOAD_BYTES = 24;
+const HARD_STATE_BYTES = 24;
 
-export function encodeHardStateInto(target: Uint8Array, offset: number, hardState: HardState): void {
+function encodeHardStateInto(target: Uint8Array, offset: number, hardState: HardState): void {
   putUint64(target, offset, hardState.term);
   putUint64(target, offset + 8, hardState.vote);
   putUint64(target, offset + 16, hardState.commit);
 }
 
-export function encodeHardState(hardState: HardState): Uint8Array {
-  const payload = new Uint8Array(HARD_STATE_PAYLOAD_BYTES);
-  encodeHardStateInto(payload, 0, hardState);
-  return payload;
+// ---------------------------------------------------------------------------------------------
+// Append record: everything one append(entries, hardState) call stores, in one checksummed unit,
+// so a torn write keeps all of an append or none of it.
+//   u8 flags: bit 0 hard state present, bit 1 entries present (other bits 0; never 0 itself)
+//   [24 bytes hard state: u64 term, u64 vote, u64 commit]          if bit 0 — never compressed
+//   [entries batch (see encodeEntriesInto), to the end of payload]  if bit 1 — compressed as one
+//                                                                    unit with the frame's codec
+// The prefix (flags and hard state) stays outside the compressed part so that a hard-state-only
+// append (a vote, a commit advance) never goes through a codec, and so that the uncompressed
+// entries can be encoded in place right after it.
+// ---------------------------------------------------------------------------------------------
+
+const APPEND_FLAG_HARD_STATE = 1;
+const APPEND_FLAG_ENTRIES = 2;
+
+/** Bytes before the entries batch in an append payload. */
+export function appendPrefixBytes(hardState: HardState | null): number {
+  return hardState === null ? 1 : 1 + HARD_STATE_BYTES;
 }
 
-export function decodeHardState(payload: Uint8Array): HardState | null {
-  if (payload.byteLength !== 24) return null;
-  const view = viewOf(payload);
-  return { term: readUint64(view, 0), vote: readUint64(view, 8), commit: readUint64(view, 16) };
+/** Writes the flags and the hard state at `offset`; returns where the entries batch starts. */
+export function encodeAppendPrefixInto(target: Uint8Array, offset: number, hardState: HardState | null, hasEntries: boolean): number {
+  target[offset] = (hardState === null ? 0 : APPEND_FLAG_HARD_STATE) | (hasEntries ? APPEND_FLAG_ENTRIES : 0);
+  if (hardState === null) return offset + 1;
+  encodeHardStateInto(target, offset + 1, hardState);
+  return offset + 1 + HARD_STATE_BYTES;
+}
+
+export interface AppendPrefix {
+  readonly hardState: HardState | null;
+  readonly hasEntries: boolean;
+  /** Where the (possibly compressed) entries batch starts in the payload. */
+  readonly entriesOffset: number;
+}
+
+/** Decodes the flags and hard state of an append payload; returns a reason string if malformed. */
+export function decodeAppendPrefix(payload: Uint8Array): AppendPrefix | string {
+  if (payload.byteLength < 1) return 'append payload is empty (no flags byte)';
+  const flags = payload[0]!;
+  if ((flags & ~(APPEND_FLAG_HARD_STATE | APPEND_FLAG_ENTRIES)) !== 0) return `append flags 0x${flags.toString(16)} has unknown bits set`;
+  if (flags === 0) return 'append record holds neither a hard state nor entries';
+  const hasEntries = (flags & APPEND_FLAG_ENTRIES) !== 0;
+  let hardState: HardState | null = null;
+  let entriesOffset = 1;
+  if ((flags & APPEND_FLAG_HARD_STATE) !== 0) {
+    if (payload.byteLength < 1 + HARD_STATE_BYTES) return `append payload of ${payload.byteLength} bytes is too short for its hard state`;
+    const view = viewOf(payload);
+    hardState = { term: readUint64(view, 1), vote: readUint64(view, 9), commit: readUint64(view, 17) };
+    entriesOffset += HARD_STATE_BYTES;
+  }
+  if (!hasEntries && payload.byteLength !== entriesOffset) return `append payload without entries has ${payload.byteLength - entriesOffset} trailing bytes`;
+  if (hasEntries && payload.byteLength === entriesOffset) return 'append payload says it holds entries but ends after its hard state';
+  return { hardState, hasEntries, entriesOffset };
 }
 
 /** Snapshot marker: u64 index, u64 term, u8 keepSuffix (1: entries above index stay; 0: the log was discarded). */

@@ -3,7 +3,7 @@
 // roles; it stores what the host hands it, in the order the Ready contract sets:
 //
 //   per Ready:  await storage.saveSnapshot(meta, body)      if ready.snapshot (body from the leader or the state machine)
-//               await storage.append(ready.entries, ready.hardState)   entries first, then hard state, one write
+//               await storage.append(ready.entries, ready.hardState)   entries and hard state, one record: all or nothing
 //               — append resolves once durable under storage.fsync; then send messagesAfterPersist.
 //   after the state machine snapshots at index i:  await storage.saveSnapshot(...); await storage.compact(i)
 //
@@ -62,7 +62,7 @@ export class Storage {
     return `fsync=${this.settings.fsync} log=${codecName(this.settings.logCodec)} snapshot=${codecName(this.settings.snapshotCodec)} (${label})`;
   }
 
-  /** Entries (overwriting stored ones from entries[0].index on), then hard state; resolves when durable under the policy. */
+  /** Entries (overwriting stored ones from entries[0].index on) and hard state as one record (a crash keeps both or neither); resolves when durable under the policy. */
   append(entries: readonly Entry[], hardState: HardState | null): Promise<void> {
     return this.wal.append(entries, hardState);
   }

@@ -7,7 +7,8 @@
 //   Segment sequences are consecutive; compaction removes the oldest, so the first need not be 1.
 //   A segment is a run of records. Every record is
 //     offset 0  u32 LE  payload length in bytes (as stored, i.e. after compression)
-//            4  u8      record type: 1 segment header, 2 entries, 3 hard state, 4 snapshot marker
+//            4  u8      record type: 1 segment header, 4 snapshot marker, 5 append (2 and 3 were
+//                       format version 1's entries and hard-state records; never reused)
 //            5  u8      codec id of the payload: 0 none, 1 lz4, 2 zstd
 //            6  u16     reserved, 0
 //            8  u32 LE  CRC32C of the payload
@@ -16,21 +17,29 @@
 //   The header has its own checksum so a damaged length field is recognised as damage instead of
 //   being followed off the end of the file (which would make mid-file damage look like a torn tail).
 //   Payloads (u64 = two u32 LE, low word first; all integers are safe integers):
-//     1 segment header  "RBWALSG1", u32 format version (1), u64 segment sequence    — never compressed
-//     2 entries         u64 first index, u32 count, then per entry: u64 term, u32 data length, data
-//                       — the whole batch is compressed as one unit with the log codec
-//     3 hard state      u64 term, u64 vote, u64 commit                                — never compressed
+//     1 segment header  "RBWALSG1", u32 format version (2), u64 segment sequence    — never compressed
 //     4 snapshot marker u64 index, u64 term, u8 keepSuffix (1: entries above index are kept; 0:
 //                       the whole log was discarded because it conflicted with the snapshot)
-//   Every segment starts with its header record followed by the hard state current when it was
-//   created, so removing older segments never loses the hard state.
+//     5 append          everything one append(entries, hardState) call stores:
+//                       u8 flags (bit 0: hard state present, bit 1: entries present; never 0)
+//                       [u64 term, u64 vote, u64 commit]          if bit 0  — never compressed
+//                       [u64 first index, u32 count, then per entry: u64 term, u32 data length,
+//                        data — to the end of the payload]        if bit 1  — compressed as one
+//                       unit with the log codec; the frame's codec id describes this part only
+//   One append is one record, so one checksum covers its entries and its hard state: a torn write
+//   keeps the whole append or none of it. (Format version 1 wrote them as two records, and a tear
+//   between them kept entries whose term could be above the surviving hard state's term, which
+//   the Raft core rightly refuses to restart from.) Every segment starts with its header record
+//   followed by an append record holding only the hard state current when the segment was
+//   created, so removing older segments never loses the hard state. A segment header naming
+//   another format version is refused (StorageFormatError, even under repair), never misread.
 //
-// REPLAY RULES (open): records are applied in order. An entries record whose first index is at or
-// below the last index replaces the suffix from that index (a Raft conflict overwrite). A record
-// that starts past last index + 1 is allowed only where the log below it is covered by the
-// snapshot (after compaction or an installed snapshot); anywhere else it is corruption. After
-// replay, entries at or below the snapshot index are dropped and the rest must start at
-// snapshot index + 1. The last hard state record wins.
+// REPLAY RULES (open): records are applied in order; an append record applies its entries, then
+// its hard state. Entries whose first index is at or below the last index replace the suffix from
+// that index (a Raft conflict overwrite). Entries that start past last index + 1 are allowed only
+// where the log below them is covered by the snapshot (after compaction or an installed
+// snapshot); anywhere else it is corruption. After replay, entries at or below the snapshot index
+// are dropped and the rest must start at snapshot index + 1. The last hard state recorded wins.
 //
 // DAMAGE (open): a record that fails its checks in the last segment, with no intact record after
 // it, is a torn tail: the file is truncated there and a warning names file, offset and bytes
@@ -41,7 +50,7 @@
 // power loss a torn write can also leave a damaged sector *followed* by intact sectors of the same
 // unsynced write; that shows up as corruption (the safe side: refuse, and let an operator repair).
 //
-// DURABILITY: an append resolves when its records are written and, under 'always' and 'batched',
+// DURABILITY: an append resolves when its record is written and, under 'always' and 'batched',
 // fdatasync'ed. 'always' syncs every append call separately. 'batched' writes every append queued
 // (up to batchMaxAppends / batchMaxBytes) with one write() and one fdatasync: appends that arrive
 // while a sync is in flight, or within the window, share the next sync. 'none' never syncs
@@ -56,28 +65,27 @@
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Entry, HardState } from '../raft/types.js';
-import { createCodec, decompressWith, CODEC_ID, type Codec } from './codec.js';
+import { createCodec, decompressWith, CODEC_ID, type Codec, type CodecId } from './codec.js';
 import { StorageCounters } from './counters.js';
-import { StorageCorruptionError, StorageIoError, StorageUsageError, errorCodeOf, messageOf } from './errors.js';
+import { StorageCorruptionError, StorageFormatError, StorageIoError, StorageUsageError, errorCodeOf, messageOf } from './errors.js';
 import type { StorageFile } from './file-ops.js';
 import type { StorageSettings } from './options.js';
 import { Replay, type LogBase } from './wal-replay.js';
 
 export { EMPTY_HARD_STATE, type LogBase } from './wal-replay.js';
 import {
-  HARD_STATE_PAYLOAD_BYTES,
   RECORD_HEADER_BYTES,
   RECORD_TYPE,
   SEGMENT_MAGIC,
   WAL_FORMAT_VERSION,
+  appendPrefixBytes,
+  decodeAppendPrefix,
   decodeEntries,
-  decodeHardState,
   decodeSegmentHeader,
   decodeSnapshotMarker,
+  encodeAppendPrefixInto,
   encodeEntries,
   encodeEntriesInto,
-  encodeHardState,
-  encodeHardStateInto,
   entriesPayloadBytes,
   encodeSegmentHeader,
   encodeSnapshotMarker,
@@ -109,12 +117,12 @@ interface Segment {
   readonly sequence: number;
   readonly path: string;
   sizeBytes: number;
-  /** The highest entry index in any entries record of this segment (0 if none). */
+  /** The highest entry index in any append record of this segment (0 if none). */
   maxEntryIndex: number;
 }
 
 interface PendingAppend {
-  /** The framed records; a promise only while a compressing codec works on them. */
+  /** The framed append record; a promise only while a compressing codec works on it. */
   readonly framed: Uint8Array | Promise<Uint8Array>;
   readonly maxEntryIndex: number;
   readonly hardState: HardState | null;
@@ -135,6 +143,24 @@ function concat(chunks: readonly Uint8Array[], totalBytes: number): Uint8Array {
     offset += chunk.byteLength;
   }
   return joined;
+}
+
+/** An append record's entries batch: none, entries to encode in place, or a batch already compressed. */
+type AppendBatch =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'raw'; readonly entries: readonly Entry[]; readonly rawBytes: number }
+  | { readonly kind: 'compressed'; readonly codecId: CodecId; readonly stored: Uint8Array };
+
+/** Frames one append record (layout in record.ts): flags, the hard state if any, the entries batch if any. */
+function frameAppendRecord(hardState: HardState | null, batch: AppendBatch): Uint8Array {
+  const batchBytes = batch.kind === 'none' ? 0 : batch.kind === 'raw' ? batch.rawBytes : batch.stored.byteLength;
+  const payloadBytes = appendPrefixBytes(hardState) + batchBytes;
+  const framed = new Uint8Array(RECORD_HEADER_BYTES + payloadBytes);
+  const batchStart = encodeAppendPrefixInto(framed, RECORD_HEADER_BYTES, hardState, batch.kind !== 'none');
+  if (batch.kind === 'raw') encodeEntriesInto(framed, batchStart, batch.entries);
+  else if (batch.kind === 'compressed') framed.set(batch.stored, batchStart);
+  writeRecordHeader(framed, 0, RECORD_TYPE.append, batch.kind === 'compressed' ? batch.codecId : CODEC_ID.none, payloadBytes);
+  return framed;
 }
 
 async function readWholeFile(file: StorageFile): Promise<Uint8Array> {
@@ -270,7 +296,8 @@ export class WriteAheadLog {
         } else if (recordNumber === 0) {
           const header = parsed.type === RECORD_TYPE.segmentHeader ? decodeSegmentHeader(parsed.payload) : null;
           if (header === null || header.magic !== SEGMENT_MAGIC) problem = 'segment does not start with a segment header record';
-          else if (header.version !== WAL_FORMAT_VERSION) problem = `unsupported WAL format version ${header.version}`;
+          // Not damage, so not for the torn-tail or repair paths (repair would truncate the segment to nothing).
+          else if (header.version !== WAL_FORMAT_VERSION) throw new StorageFormatError(segment.path, header.version, WAL_FORMAT_VERSION);
           else if (header.segmentSequence !== segment.sequence) problem = `segment header says sequence ${header.segmentSequence}, file name says ${segment.sequence}`;
         } else {
           problem = await WriteAheadLog.applyRecord(parsed.type, parsed.codecId, parsed.payload, replay, segment);
@@ -319,25 +346,30 @@ export class WriteAheadLog {
     switch (type) {
       case RECORD_TYPE.segmentHeader:
         return 'a second segment header inside the segment';
-      case RECORD_TYPE.entries: {
-        let raw: Uint8Array;
-        try {
-          // Uncompressed payloads are copied out of the segment's read buffer, so the recovered
-          // entries do not keep the whole segment (headers, overwritten and compacted entries) alive.
-          raw = codecId === CODEC_ID.none ? payload.slice() : await decompressWith(codecId, payload);
-        } catch (error) {
-          return `entries record does not decompress (codec id ${codecId}): ${messageOf(error)}`;
+      case RECORD_TYPE.append: {
+        const prefix = decodeAppendPrefix(payload);
+        if (typeof prefix === 'string') return prefix;
+        if (prefix.hasEntries) {
+          const stored = payload.subarray(prefix.entriesOffset);
+          let raw: Uint8Array;
+          try {
+            // Uncompressed batches are copied out of the segment's read buffer, so the recovered
+            // entries do not keep the whole segment (headers, overwritten and compacted entries) alive.
+            raw = codecId === CODEC_ID.none ? stored.slice() : await decompressWith(codecId, stored);
+          } catch (error) {
+            return `append record's entries do not decompress (codec id ${codecId}): ${messageOf(error)}`;
+          }
+          const decoded = decodeEntries(raw);
+          if (typeof decoded === 'string') return decoded;
+          const last = decoded[decoded.length - 1];
+          if (last === undefined) return 'append record says it holds entries but its batch is empty';
+          segment.maxEntryIndex = Math.max(segment.maxEntryIndex, last.index);
+          const problem = replay.applyEntries(decoded);
+          if (problem !== null) return problem;
+        } else if (codecId !== CODEC_ID.none) {
+          return `append record without entries names codec id ${codecId} (only the entries batch is ever compressed)`;
         }
-        const decoded = decodeEntries(raw);
-        if (typeof decoded === 'string') return decoded;
-        const last = decoded[decoded.length - 1];
-        if (last !== undefined) segment.maxEntryIndex = Math.max(segment.maxEntryIndex, last.index);
-        return replay.applyEntries(decoded);
-      }
-      case RECORD_TYPE.hardState: {
-        const hardState = decodeHardState(payload);
-        if (hardState === null) return `hard state payload has ${payload.byteLength} bytes, expected 24`;
-        replay.hardState = hardState;
+        if (prefix.hardState !== null) replay.hardState = prefix.hardState;
         return null;
       }
       case RECORD_TYPE.snapshotMarker: {
@@ -357,7 +389,7 @@ export class WriteAheadLog {
     const file = await settings.fileOps.open(path, 'create-exclusive');
     try {
       const header = frameRecord(RECORD_TYPE.segmentHeader, CODEC_ID.none, encodeSegmentHeader(sequence));
-      const hard = frameRecord(RECORD_TYPE.hardState, CODEC_ID.none, encodeHardState(hardState));
+      const hard = frameAppendRecord(hardState, { kind: 'none' });
       await file.write(concat([header, hard], header.byteLength + hard.byteLength), 0);
       if (sync) {
         await file.sync();
@@ -423,9 +455,9 @@ export class WriteAheadLog {
   // -------------------------------------------------------------------------------------------
 
   /**
-   * Appends `entries` (which may overwrite stored entries from their first index on) and then
-   * `hardState`, as one write. Resolves once durable under the fsync policy. The entries' data
-   * arrays are kept by reference: do not modify them afterwards.
+   * Appends `entries` (which may overwrite stored entries from their first index on) and
+   * `hardState` as one record, so recovery keeps both or neither. Resolves once durable under the
+   * fsync policy. The entries' data arrays are kept by reference: do not modify them afterwards.
    */
   append(entries: readonly Entry[], hardState: HardState | null): Promise<void> {
     let framed: Uint8Array | Promise<Uint8Array>;
@@ -542,48 +574,30 @@ export class WriteAheadLog {
   }
 
   /**
-   * One buffer holding the append's records: the entries record (encoded in place when the codec
-   * is 'none', so the data is copied once) and then the hard-state record.
+   * The append's one record (see record.ts: flags, hard state, entries batch), so that recovery
+   * keeps all of it or none of it. With codec 'none' the entries are encoded in place (the data
+   * is copied once); otherwise the batch is compressed first, off this call's stack.
    */
   private frameAppend(entries: readonly Entry[], hardState: HardState | null): Uint8Array | Promise<Uint8Array> {
+    if (entries.length === 0 && hardState === null) return new Uint8Array(0);
+    const rawBatchBytes = entries.length === 0 ? 0 : entriesPayloadBytes(entries);
+    const prefixBytes = appendPrefixBytes(hardState);
+    // Counted once framed (after compression), so a batch whose compression fails is not counted.
+    const count = (storedBatchBytes: number): void => {
+      this.counters.records++;
+      this.counters.payloadBytesRaw += prefixBytes + rawBatchBytes;
+      this.counters.payloadBytesStored += prefixBytes + storedBatchBytes;
+    };
     if (entries.length > 0 && this.logCodec.id !== CODEC_ID.none) {
-      return this.logCodec.compress(encodeEntries(entries)).then((stored) => this.frameRecords(entries, stored, hardState));
+      const codecId = this.logCodec.id;
+      return this.logCodec.compress(encodeEntries(entries)).then((storedBatch) => {
+        const framed = frameAppendRecord(hardState, { kind: 'compressed', codecId, stored: storedBatch });
+        count(storedBatch.byteLength);
+        return framed;
+      });
     }
-    return this.frameRecords(entries, null, hardState);
-  }
-
-  /** `stored` is the compressed entries payload, or null to encode the entries uncompressed in place. */
-  private frameRecords(entries: readonly Entry[], stored: Uint8Array | null, hardState: HardState | null): Uint8Array {
-    const hardStateBytes = hardState === null ? 0 : RECORD_HEADER_BYTES + HARD_STATE_PAYLOAD_BYTES;
-    let framed: Uint8Array;
-    let entriesEnd = 0;
-    if (entries.length === 0) {
-      framed = new Uint8Array(hardStateBytes);
-    } else {
-      const rawBytes = entriesPayloadBytes(entries);
-      this.counters.payloadBytesRaw += rawBytes;
-      this.counters.records++;
-      if (stored === null) {
-        framed = new Uint8Array(RECORD_HEADER_BYTES + rawBytes + hardStateBytes);
-        encodeEntriesInto(framed, RECORD_HEADER_BYTES, entries);
-        writeRecordHeader(framed, 0, RECORD_TYPE.entries, CODEC_ID.none, rawBytes);
-        this.counters.payloadBytesStored += rawBytes;
-        entriesEnd = RECORD_HEADER_BYTES + rawBytes;
-      } else {
-        framed = new Uint8Array(RECORD_HEADER_BYTES + stored.byteLength + hardStateBytes);
-        framed.set(stored, RECORD_HEADER_BYTES);
-        writeRecordHeader(framed, 0, RECORD_TYPE.entries, this.logCodec.id, stored.byteLength);
-        this.counters.payloadBytesStored += stored.byteLength;
-        entriesEnd = RECORD_HEADER_BYTES + stored.byteLength;
-      }
-    }
-    if (hardState !== null) {
-      encodeHardStateInto(framed, entriesEnd + RECORD_HEADER_BYTES, hardState);
-      writeRecordHeader(framed, entriesEnd, RECORD_TYPE.hardState, CODEC_ID.none, HARD_STATE_PAYLOAD_BYTES);
-      this.counters.payloadBytesRaw += HARD_STATE_PAYLOAD_BYTES;
-      this.counters.payloadBytesStored += HARD_STATE_PAYLOAD_BYTES;
-      this.counters.records++;
-    }
+    const framed = frameAppendRecord(hardState, entries.length === 0 ? { kind: 'none' } : { kind: 'raw', entries, rawBytes: rawBatchBytes });
+    count(rawBatchBytes);
     return framed;
   }
 

@@ -1,7 +1,8 @@
 // Real processes, real files: a child appends under each fsync policy and is killed with SIGKILL
-// at a seeded moment; the parent reopens the store and checks that every acknowledged append is
-// there, in order, and that what was recovered is exactly the state after some prefix of the
-// script (nothing half-applied, nothing after a torn record).
+// at a seeded moment, or kills itself right after a write torn at a seeded byte; the parent reopens the store and checks that every acknowledged append is
+// there, in order, that what was recovered is exactly the state after some prefix of the script
+// (nothing half-applied: an unacknowledged append is there whole, entries and hard state, or not
+// at all; nothing after a torn record), and that the Raft core accepts it as a restore state.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { createPrng } from '../../src/raft/prng.js';
 import { Storage } from '../../src/storage/storage.js';
 import type { FsyncPolicy } from '../../src/storage/options.js';
-import { appendScript, collectWarnings, entryData, withTempDir } from './fixtures.js';
+import { appendScript, assertRestorable, collectWarnings, entryData, withTempDir } from './fixtures.js';
 import type { HardState } from '../../src/raft/types.js';
 
 const CHILD_PATH = fileURLToPath(new URL('./crash-child.js', import.meta.url));
@@ -18,17 +19,26 @@ const CHILD_TIMEOUT_MS = 10_000;
 
 interface ChildRun {
   readonly acked: number;
+  /** The parent's SIGKILL reached the child. */
   readonly killed: boolean;
+  /** The child tore a write and killed itself (see crash-child.ts), with what it printed about it. */
+  readonly tore: string | null;
 }
 
-/** Runs the child until it has been up `killAfterMs` (then SIGKILL) and returns the last ack it printed. */
-function runChild(dir: string, policy: FsyncPolicy, seed: number, concurrency: number, codec: string, killAfterMs: number): Promise<ChildRun> {
+/** How the child dies: SIGKILL from the parent once it has been up `afterMs`, or mid-write by its own hand. */
+type Kill = { readonly kind: 'timed'; readonly afterMs: number } | { readonly kind: 'tear'; readonly atWrite: number; readonly seed: number };
+
+/** Runs the child until it is killed as `kill` says and returns the last ack it printed. */
+function runChild(dir: string, policy: FsyncPolicy, seed: number, concurrency: number, codec: string, kill: Kill): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD_PATH, dir, policy, String(seed), String(concurrency), codec], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = [CHILD_PATH, dir, policy, String(seed), String(concurrency), codec];
+    if (kill.kind === 'tear') args.push(`${kill.atWrite}:${kill.seed}`);
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let acked = 0;
     let buffered = '';
     let stderr = '';
     let killed = false;
+    let tore: string | null = null;
     const guard = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`crash child did not finish within ${CHILD_TIMEOUT_MS} ms`));
@@ -41,9 +51,13 @@ function runChild(dir: string, policy: FsyncPolicy, seed: number, concurrency: n
         const line = buffered.slice(0, newline);
         buffered = buffered.slice(newline + 1);
         if (line === 'ready') {
-          setTimeout(() => {
-            killed = child.kill('SIGKILL');
-          }, killAfterMs);
+          if (kill.kind === 'timed') {
+            setTimeout(() => {
+              killed = child.kill('SIGKILL');
+            }, kill.afterMs);
+          }
+        } else if (line.startsWith('tearing ')) {
+          tore = line;
         } else if (line.startsWith('ack ')) {
           const number = Number(line.slice(4));
           if (number !== acked + 1) reject(new Error(`acks out of order: ${number} after ${acked}`));
@@ -56,7 +70,7 @@ function runChild(dir: string, policy: FsyncPolicy, seed: number, concurrency: n
     child.on('exit', (code, signal) => {
       clearTimeout(guard);
       if (signal !== 'SIGKILL' && code !== 0) reject(new Error(`crash child exited with ${code}: ${stderr}`));
-      else resolve({ acked, killed: killed && signal === 'SIGKILL' });
+      else resolve({ acked, killed: killed && signal === 'SIGKILL', tore });
     });
   });
 }
@@ -65,15 +79,13 @@ function runChild(dir: string, policy: FsyncPolicy, seed: number, concurrency: n
  * Some k in [minAppends, searchLimit] such that the state after the first k scripted appends
  * equals what was recovered, or -1. Walks the script once, comparing after each step.
  *
- * One more outcome is legitimate for an append that had not resolved: its entries record made it
- * but its hard-state record did not (a kill can cut a write() short at a page boundary, and the
- * tail is then truncated at the torn record). So for k > acked, "entries after k, hard state after
- * k - 1" also matches. For k <= acked it does not: that hard state had been synced.
+ * An append that had not resolved when the kill came is recovered whole (its entries AND its hard
+ * state) or not at all: a kill can cut a write() short anywhere, but each append is one checksummed
+ * record, so recovery never keeps part of one.
  */
-function matchingPrefix(seed: number, recoveredTerms: number[], recoveredHard: HardState, minAppends: number, acked: number, searchLimit: number): number {
+function matchingPrefix(seed: number, recoveredTerms: number[], recoveredHard: HardState, minAppends: number, searchLimit: number): number {
   const terms: number[] = [];
   let hardState: HardState = { term: 0, vote: 0, commit: 0 };
-  let previousHardState = hardState;
   const sameHardState = (candidate: HardState): boolean =>
     candidate.term === recoveredHard.term && candidate.vote === recoveredHard.vote && candidate.commit === recoveredHard.commit;
   const sameTerms = (): boolean => terms.length === recoveredTerms.length && terms.every((term, i) => term === recoveredTerms[i]);
@@ -83,19 +95,18 @@ function matchingPrefix(seed: number, recoveredTerms: number[], recoveredHard: H
     if (++k > searchLimit) break;
     terms.length = step.entries[0]!.index - 1;
     for (const entry of step.entries) terms.push(entry.term);
-    previousHardState = hardState;
     hardState = step.hardState;
-    if (k < minAppends || !sameTerms()) continue;
-    if (sameHardState(hardState) || (k > acked && sameHardState(previousHardState))) return k;
+    if (k >= minAppends && sameTerms() && sameHardState(hardState)) return k;
   }
   return -1;
 }
 
-const SCENARIOS: { policy: FsyncPolicy; concurrency: number; codec: string; rounds: number }[] = [
-  { policy: 'always', concurrency: 4, codec: 'none', rounds: 3 },
-  { policy: 'batched', concurrency: 32, codec: 'lz4', rounds: 4 },
-  { policy: 'batched', concurrency: 8, codec: 'zstd:3', rounds: 2 },
-  { policy: 'none', concurrency: 16, codec: 'none', rounds: 2 },
+// `rounds` kills from the parent at a seeded moment, then `tornRounds` writes torn at a seeded byte.
+const SCENARIOS: { policy: FsyncPolicy; concurrency: number; codec: string; rounds: number; tornRounds: number }[] = [
+  { policy: 'always', concurrency: 4, codec: 'none', rounds: 3, tornRounds: 3 },
+  { policy: 'batched', concurrency: 32, codec: 'lz4', rounds: 4, tornRounds: 3 },
+  { policy: 'batched', concurrency: 8, codec: 'zstd:3', rounds: 2, tornRounds: 3 },
+  { policy: 'none', concurrency: 16, codec: 'none', rounds: 2, tornRounds: 3 },
 ];
 
 for (const scenario of SCENARIOS) {
@@ -105,11 +116,15 @@ for (const scenario of SCENARIOS) {
       const seed = prng.nextInt(1, 1_000_000);
       let ackedSoFar = 0;
       // Several kills into the same directory: each restart recovers, then appends more.
-      for (let round = 0; round < scenario.rounds; round++) {
-        const killAfterMs = prng.nextInt(30, 250);
+      for (let round = 0; round < scenario.rounds + scenario.tornRounds; round++) {
+        const kill: Kill =
+          round < scenario.rounds
+            ? { kind: 'timed', afterMs: prng.nextInt(30, 250) }
+            : { kind: 'tear', atWrite: prng.nextInt(2, 40), seed: prng.nextInt(1, 1_000_000) };
         // Each round restarts the script from the beginning: it rewrites the log from index 1,
         // which also exercises the overwrite-from-index-1 path on top of a recovered log.
-        const run = await runChild(dir, scenario.policy, seed, scenario.concurrency, scenario.codec, killAfterMs);
+        const run = await runChild(dir, scenario.policy, seed, scenario.concurrency, scenario.codec, kill);
+        if (kill.kind === 'tear') assert.ok(run.tore !== null, `round ${round}: the child was to tear WAL write ${kill.atWrite} but exited without tearing`);
         const { warnings, onWarning } = collectWarnings();
         const { storage, recovered } = await Storage.open(dir, { fsync: 'always', onWarning });
         try {
@@ -122,13 +137,14 @@ for (const scenario of SCENARIOS) {
           // nothing, so only consistency is required; under always/batched every ack must be there.
           const minAppends = scenario.policy === 'none' ? 0 : run.acked;
           const searchLimit = run.acked + scenario.concurrency * 4 + 64;
-          const k = matchingPrefix(seed, recoveredTerms, recovered.hardState, minAppends, run.acked, searchLimit);
+          const k = matchingPrefix(seed, recoveredTerms, recovered.hardState, minAppends, searchLimit);
           assert.ok(
             k >= 0,
             `round ${round}: recovered ${recovered.entries.length} entries / hard state ${JSON.stringify(recovered.hardState)} ` +
-              `is not the state after any prefix of at least ${minAppends} appends (acked ${run.acked}, killed ${run.killed}, warnings ${warnings.map((w) => w.kind).join(',')})`,
+              `is not the state after any prefix of at least ${minAppends} appends (acked ${run.acked}, killed ${run.killed}, ${run.tore ?? 'no torn write'}, warnings ${warnings.map((w) => w.kind).join(',')})`,
           );
           for (const warning of warnings) assert.equal(warning.kind, 'torn-tail', `only torn tails are expected, got ${warning.message}`);
+          assertRestorable(recovered, `round ${round}`);
           ackedSoFar += run.acked;
         } finally {
           await storage.close();

@@ -1,12 +1,15 @@
 // Shared by the storage tests and the crash child: temporary directories, deterministic entries,
 // and the seeded operation script the crash test replays.
 
+import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPrng } from '../../src/raft/prng.js';
-import type { Entry, HardState } from '../../src/raft/types.js';
+import { RaftNode } from '../../src/raft/raft.js';
+import type { Entry, HardState, RaftConfig } from '../../src/raft/types.js';
 import type { StorageWarning } from '../../src/storage/options.js';
+import type { RecoveredState } from '../../src/storage/storage.js';
 
 export async function withTempDir<T>(run: (dir: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'raftbench-storage-'));
@@ -27,6 +30,31 @@ export function entryData(index: number, term: number, sizeBytes = 24 + ((index 
 
 export function makeEntries(firstIndex: number, count: number, term: number): Entry[] {
   return Array.from({ length: count }, (_, i) => ({ index: firstIndex + i, term, data: entryData(firstIndex + i, term) }));
+}
+
+const RESTORE_CHECK_CONFIG: RaftConfig = {
+  id: 1,
+  voters: [1, 2, 3],
+  electionTicks: 10,
+  heartbeatTicks: 1,
+  preVote: true,
+  checkQuorum: true,
+  maxInflight: 4,
+  maxBatchEntries: 64,
+  maxBatchBytes: 1 << 20,
+  prng: createPrng(1),
+};
+
+/**
+ * Asserts that the Raft core accepts what storage recovered as its restore state: a node must be
+ * able to restart from whatever a crash left (the core refuses, for instance, entries whose term
+ * is above the hard state's term).
+ */
+export function assertRestorable(recovered: RecoveredState, label: string): void {
+  assert.doesNotThrow(
+    () => new RaftNode(RESTORE_CHECK_CONFIG, { hardState: recovered.hardState, snapshot: recovered.snapshot, entries: recovered.entries, applied: recovered.snapshot?.index ?? 0 }),
+    `${label}: the Raft core refuses to restart from the recovered state`,
+  );
 }
 
 export function collectWarnings(): { warnings: StorageWarning[]; onWarning: (warning: StorageWarning) => void } {

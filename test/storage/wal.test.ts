@@ -128,7 +128,7 @@ test('batched appends share syncs; always syncs each append; counters add up', a
     await Promise.all(Array.from({ length: 64 }, (_, i) => batched.storage.append(makeEntries(i + 1, 1, 1), { term: 1, vote: 0, commit: i })));
     const counters = batched.storage.counters();
     assert.equal(counters.appends, 64);
-    assert.equal(counters.records, 128);
+    assert.equal(counters.records, 64, 'one record per append: entries and hard state together');
     assert.ok(counters.syncs >= 1 && counters.syncs < 8, `64 concurrent appends should share a few syncs, took ${counters.syncs}`);
     assert.ok(counters.payloadBytesStored < counters.payloadBytesRaw, 'lz4 shrinks the entries');
     assert.ok(counters.bytesWritten > counters.payloadBytesStored, 'headers are counted in bytes written');
