@@ -47,12 +47,17 @@ export function validateConfig(config: RaftConfig): void {
   }
 }
 
-/** Checks a restore state against the config; returns the snapshot to start from (an empty one if none). */
+/**
+ * Checks a restore state against the config; returns the snapshot to start from (an empty one if
+ * none). Entry and snapshot terms above the hard state's term are accepted on purpose: the host
+ * persists snapshot, then entries, then hard state, so a crash between them leaves newer-term
+ * entries beside an older hard state (the node adopts that term: see RaftNode's constructor).
+ */
 export function validateRestore(restore: RaftRestoreState, config: RaftConfig): SnapshotMeta {
   if (typeof restore !== 'object' || restore === null) throw new RaftConfigError('restore', 'must be an object');
   const hardState = restore.hardState;
   if (typeof hardState !== 'object' || hardState === null) throw new RaftConfigError('restore.hardState', 'must be an object');
-  const term = requireInteger(hardState.term, 'restore.hardState.term', 0);
+  requireInteger(hardState.term, 'restore.hardState.term', 0);
   const vote = requireInteger(hardState.vote, 'restore.hardState.vote', 0);
   if (vote !== NO_NODE && !config.voters.includes(vote)) {
     throw new RaftConfigError('restore.hardState.vote', `voted for ${vote}, who is not a voter`);
@@ -66,7 +71,6 @@ export function validateRestore(restore: RaftRestoreState, config: RaftConfig): 
     const index = requireInteger(stored.index, 'restore.snapshot.index', 0);
     const snapshotTerm = requireInteger(stored.term, 'restore.snapshot.term', 0);
     if ((index === 0) !== (snapshotTerm === 0)) throw new RaftConfigError('restore.snapshot.term', 'index and term must be both 0 or both positive');
-    if (snapshotTerm > term) throw new RaftConfigError('restore.snapshot.term', `above the hard state's term ${term}`);
     if (typeof stored.config !== 'object' || stored.config === null || !Array.isArray(stored.config.voters)) {
       throw new RaftConfigError('restore.snapshot.config.voters', 'must be an array of node ids');
     }
@@ -85,7 +89,6 @@ export function validateRestore(restore: RaftRestoreState, config: RaftConfig): 
     if (!isCount(entry.term) || entry.term < previousTerm) {
       throw new RaftConfigError(`${path}.term`, `must be a safe integer >= ${previousTerm} (terms never decrease along the log), got ${String(entry.term)}`);
     }
-    if (entry.term > term) throw new RaftConfigError(`${path}.term`, `above the hard state's term ${term}`);
     if (!(entry.data instanceof Uint8Array)) throw new RaftConfigError(`${path}.data`, 'must be a Uint8Array');
     previousTerm = entry.term;
   });

@@ -108,17 +108,26 @@ export class RaftNode {
       this.appliedIndex = 0;
     } else {
       const snapshot = validateRestore(restore, config);
-      this.term = restore.hardState.term;
-      this.vote = restore.hardState.vote;
       const commit = Math.max(restore.hardState.commit, snapshot.index);
       this.log = new RaftLog(snapshot, restore.entries, commit, fail);
       this.appliedIndex = restore.applied;
+      this.term = restore.hardState.term;
+      this.vote = restore.hardState.vote;
+      if (this.log.lastTerm() > this.term) {
+        // A crash tore the last Ready after its entries (or snapshot) but before its hard state.
+        // Adopt the log's term. The vote is safely NO_NODE: any vote cast in a term this new was
+        // in a hard state made durable before the VoteResponse went out (messagesAfterPersist),
+        // and hard states are written in order, so the stored one would show that term.
+        this.term = this.log.lastTerm();
+        this.vote = NO_NODE;
+      }
     }
     // Enough room for a full round of replication and voting traffic per peer many times over;
     // a host that stops collecting Readies loses messages (Raft tolerates loss) instead of memory.
     this.maxQueuedMessages = 1024 + this.voters.length * (config.maxInflight + 8) * 16;
     this.lastSoftState = { leader: this.leader, role: this.role };
-    this.lastHardState = { term: this.term, vote: this.vote, commit: this.log.commitIndex };
+    // What the disk holds: if the term was adopted above, the first Ready persists the new hard state.
+    this.lastHardState = restore === undefined ? { term: 0, vote: NO_NODE, commit: 0 } : { ...restore.hardState, commit: this.log.commitIndex };
     this.resetElectionTimer();
   }
 
