@@ -26,7 +26,7 @@ import type {
   SnapshotMeta,
   TransferResult,
 } from '../raft/types.js';
-import { SimDisk, type StoredSnapshot } from './disk.js';
+import { describeCrashOutcome, SimDisk, type CrashCut, type DiskState, type StoredSnapshot } from './disk.js';
 import { EventQueue } from './event-queue.js';
 import type { ClusterOptions } from './cluster-options.js';
 import { SimNetwork, type NetworkFaults } from './network.js';
@@ -79,13 +79,89 @@ export interface ClusterStats {
   compactions: number;
   snapshotsInstalled: number;
   faultsInjected: number;
+  /** Crashes that hit a node between writing a Ready and its fsync completing. */
+  crashesDuringSync: number;
+  /** …of which tore a Ready that raised the term and carried entries of it (some kept, some lost). */
+  tornTermAndEntries: number;
   firstLeaderAtUs: number | null;
 }
+
+/**
+ * Which written-but-unsynced Ready a crash during sync aims at. `hard-state`: it changes term,
+ * vote or commit; `entries`: it appends to the log; `term-and-entries`: it raises the term and
+ * carries entries of the new term (torn between the two, the disk holds entries newer than its
+ * hard state's term); `any`: anything written.
+ */
+export type SyncCrashTarget = 'any' | 'hard-state' | 'entries' | 'term-and-entries';
+
+/** A crash during sync: which nodes, which Ready, what survives, what follows. */
+export interface SyncCrashPlan {
+  /** Candidate nodes (default: every node). */
+  readonly nodes?: readonly NodeId[];
+  readonly target: SyncCrashTarget;
+  /** No Ready in flight fits now: wait this long for one before giving up. */
+  readonly withinUs: number;
+  /** How many nodes to crash, each inside its own sync window (default 1). */
+  readonly crashes?: number;
+  /** What survives of the unsynced writes (default: the cluster's seeded torn-write setting). */
+  readonly cut?: CrashCut;
+  /** Restart each crashed node this long after its crash (null: leave it down). */
+  readonly restartAfterUs?: number | null;
+  /** Also crash this node (if still up, in the same incarnation) this long after the first crash. */
+  readonly thenCrash?: { readonly node: NodeId; readonly afterUs: number } | null;
+}
+
+/** What a crash during sync did at once: crashed nodes, and whether a trap waits for more. */
+export interface SyncCrashOutcome {
+  readonly crashedNow: readonly NodeId[];
+  readonly armed: boolean;
+}
+
+/** What the Ready a node is syncing carries (NodeHost.syncing). */
+interface ReadyShape {
+  readonly hardState: boolean;
+  readonly entries: boolean;
+  /** The hard state raises the term and the entries include some of the new term. */
+  readonly termAndEntries: boolean;
+}
+
+interface SyncCrashTrap {
+  readonly nodes: readonly NodeId[];
+  readonly target: SyncCrashTarget;
+  readonly expiresAtUs: number;
+  readonly cut: CrashCut;
+  readonly restartAfterUs: number | null;
+  readonly thenCrash: { readonly node: NodeId; readonly afterUs: number } | null;
+  remaining: number;
+  /** Nodes this trap crashed already (each at most once). */
+  readonly crashed: NodeId[];
+}
+
+/** Traps armed at once; the oldest is dropped beyond this. */
+const MAX_SYNC_CRASH_TRAPS = 8;
 
 type SimEvent =
   | { readonly kind: 'tick'; readonly node: NodeId; readonly incarnation: number }
   | { readonly kind: 'deliver'; readonly message: Message; readonly snapshot: StoredSnapshot | null }
-  | { readonly kind: 'persisted'; readonly node: NodeId; readonly incarnation: number };
+  | { readonly kind: 'persisted'; readonly node: NodeId; readonly incarnation: number }
+  | { readonly kind: 'crash'; readonly node: NodeId; readonly incarnation: number; readonly cut: CrashCut | null; readonly restartAfterUs: number | null; readonly why: string }
+  | { readonly kind: 'restart'; readonly node: NodeId; readonly incarnation: number };
+
+/**
+ * Bound on events pending at once. An honest run of ≤ 15 nodes keeps a few thousand (ticks,
+ * messages in flight, fsyncs); a message storm (e.g. a leader and a follower whose log went
+ * backwards answering each other forever, amplified by duplication) fails here within seconds
+ * instead of minutes.
+ */
+const MAX_PENDING_EVENTS = 200_000;
+
+/**
+ * Bound on events within one millisecond of simulated time. Honest runs stay in the hundreds; a
+ * storm of messages answering each other (a leader re-sending to a follower whose log went
+ * backwards under a broken host, amplified by duplication) would otherwise run for minutes
+ * before the queue bound stops it.
+ */
+const MAX_EVENTS_PER_MS = 50_000;
 
 /** Bound on Ready rounds completed back to back without persistence in one pump. */
 const MAX_IMMEDIATE_READIES = 10_000;
@@ -102,6 +178,10 @@ class NodeHost implements NodeObservation {
   incarnation = 0;
   stateMachine = new SimStateMachine();
   readyInFlight: Ready | null = null;
+  /** What readyInFlight wrote, while its fsync is pending (null: nothing unsynced). */
+  syncing: ReadyShape | null = null;
+  /** The term of the last hard state written (synced or not). */
+  writtenTerm = 0;
   receivedSnapshot: StoredSnapshot | null = null;
   /**
    * Recent snapshots this node took or installed, newest last. The core names the snapshot an
@@ -153,10 +233,13 @@ export class SimCluster {
   readonly schedulePrng: Prng;
   readonly stats: ClusterStats;
   readonly proposals: Proposal[] = [];
-  private readonly queue = new EventQueue<SimEvent>(2_000_000);
+  private readonly queue = new EventQueue<SimEvent>(MAX_PENDING_EVENTS);
   private readonly hosts: NodeHost[];
   private readonly faultPrng: Prng;
+  private readonly syncCrashTraps: SyncCrashTrap[] = [];
   private nowUsValue = 0;
+  private burstStartUs = 0;
+  private burstEvents = 0;
   private nextPayloadId = 1;
 
   constructor(options: ClusterOptions) {
@@ -203,6 +286,8 @@ export class SimCluster {
       compactions: 0,
       snapshotsInstalled: 0,
       faultsInjected: 0,
+      crashesDuringSync: 0,
+      tornTermAndEntries: 0,
       firstLeaderAtUs: null,
     };
     for (const host of this.hosts) {
@@ -246,6 +331,12 @@ export class SimCluster {
     const event = this.queue.pop()!;
     this.nowUsValue = event.timeUs;
     this.stats.events++;
+    if (event.timeUs - this.burstStartUs >= 1000) {
+      this.burstStartUs = event.timeUs;
+      this.burstEvents = 0;
+    } else if (++this.burstEvents > MAX_EVENTS_PER_MS) {
+      throw new Error(`event storm: more than ${MAX_EVENTS_PER_MS} events within 1 ms of simulated time (from ${(this.burstStartUs / 1000).toFixed(3)} ms)`);
+    }
     const payload = event.payload;
     switch (payload.kind) {
       case 'tick': {
@@ -279,6 +370,19 @@ export class SimCluster {
         this.completeReady(host);
         this.trace.add({ kind: 'synced', timeUs: this.nowUsValue, node: host.id, applied: host.stateMachine.appliedIndex });
         this.afterEvent(host);
+        return;
+      }
+      case 'crash': {
+        const host = this.host(payload.node);
+        if (host.core === null || host.incarnation !== payload.incarnation) return;
+        this.crashHost(host, payload.cut, payload.why);
+        if (payload.restartAfterUs !== null) this.scheduleRestart(host, payload.restartAfterUs);
+        return;
+      }
+      case 'restart': {
+        const host = this.host(payload.node);
+        if (host.core !== null || host.incarnation !== payload.incarnation) return;
+        this.restart(host.id);
         return;
       }
     }
@@ -341,14 +445,23 @@ export class SimCluster {
         this.invariants.logWritten(host.id, ready.entries);
         mustPersist = true;
       }
+      const previousTerm = host.writtenTerm;
       if (ready.hardState !== null) {
         host.disk.write({ kind: 'hardState', hardState: ready.hardState });
+        host.writtenTerm = ready.hardState.term;
         mustPersist = true;
       }
       for (const message of ready.messages) this.send(host, message, false);
       if (this.options.unsafeSendBeforePersist) for (const message of ready.messagesAfterPersist) this.send(host, message, true);
       if (mustPersist) {
         const latencyUs = host.hostPrng.nextInt(this.options.fsyncUsMin, this.options.fsyncUsMax + 1);
+        host.syncing = {
+          hardState: ready.hardState !== null,
+          entries: ready.entries.length > 0,
+          termAndEntries: ready.hardState !== null && ready.hardState.term > previousTerm && ready.entries.some((entry) => entry.term > previousTerm),
+        };
+        // A trap's crash goes in first, so it falls inside the window even at zero latency.
+        if (this.syncCrashTraps.length > 0) this.springSyncCrashTrap(host, latencyUs);
         this.queue.push(this.nowUsValue + latencyUs, { kind: 'persisted', node: host.id, incarnation: host.incarnation });
         return;
       }
@@ -361,6 +474,7 @@ export class SimCluster {
     const ready = host.readyInFlight!;
     const core = host.core!;
     if (host.disk.hasUnsyncedWrites) host.disk.sync();
+    host.syncing = null;
     if (ready.hardState !== null) this.invariants.durableCommit(host.id, ready.hardState.commit);
     if (!this.options.unsafeSendBeforePersist) for (const message of ready.messagesAfterPersist) this.send(host, message, true);
     if (ready.snapshot !== null) {
@@ -460,17 +574,108 @@ export class SimCluster {
   crash(node: NodeId): void {
     const host = this.host(node);
     if (host.core === null) throw new Error(`crash: node ${node} is already down`);
+    this.crashHost(host, null, '');
+  }
+
+  /** `cut` null: the cluster's seeded torn-write setting. `why` goes into the trace note. */
+  private crashHost(host: NodeHost, cut: CrashCut | null, why: string): void {
+    const syncing = host.syncing;
     host.core = null;
     host.incarnation++;
     host.readyInFlight = null;
+    host.syncing = null;
     host.receivedSnapshot = null;
-    host.disk.crash(this.faultPrng, this.options.tornWriteProbability);
+    const outcome = host.disk.crash(this.faultPrng, cut ?? { kind: 'seeded', tornProbability: this.options.tornWriteProbability });
     for (const proposal of host.pending.values()) proposal.state = 'unknown';
     host.pending.clear();
     host.role = 'follower';
     this.stats.crashes++;
     this.stats.faultsInjected++;
-    this.note(node, 'CRASH');
+    if (syncing !== null) this.stats.crashesDuringSync++;
+    if (syncing?.termAndEntries === true && outcome.unsyncedWrites > outcome.keptWrites && outcome.keptWrites > 0) this.stats.tornTermAndEntries++;
+    this.note(host.id, why === '' ? 'CRASH' : `CRASH ${why}: ${describeCrashOutcome(outcome)}`);
+  }
+
+  private scheduleRestart(host: NodeHost, afterUs: number): void {
+    this.queue.push(this.nowUsValue + afterUs, { kind: 'restart', node: host.id, incarnation: host.incarnation });
+  }
+
+  /**
+   * Crash nodes between writing a Ready and its fsync completing: the moment a host that
+   * acknowledges too early, or a core that restores badly from a torn write, loses data. Nodes
+   * syncing a fitting Ready now are crashed at once; for the rest a trap waits up to
+   * `plan.withinUs` for fitting Readys and crashes each at a seeded instant inside its fsync.
+   */
+  crashDuringSync(plan: SyncCrashPlan): SyncCrashOutcome {
+    const nodes = (plan.nodes ?? this.nodeIds).filter((node) => this.nodeIds.includes(node));
+    const trap: SyncCrashTrap = {
+      nodes,
+      target: plan.target,
+      expiresAtUs: this.nowUsValue + Math.max(0, Math.floor(plan.withinUs)),
+      cut: plan.cut ?? { kind: 'seeded', tornProbability: this.options.tornWriteProbability },
+      restartAfterUs: plan.restartAfterUs ?? null,
+      thenCrash: plan.thenCrash ?? null,
+      remaining: Math.max(1, plan.crashes ?? 1),
+      crashed: [],
+    };
+    const crashedNow: NodeId[] = [];
+    for (;;) {
+      if (trap.remaining === 0) break;
+      const fitting = nodes.filter((node) => {
+        const host = this.host(node);
+        return host.up && host.syncing !== null && !trap.crashed.includes(node) && readyFits(host.syncing, trap.target);
+      });
+      if (fitting.length === 0) break;
+      const node = fitting[this.faultPrng.nextInt(0, fitting.length)]!;
+      this.fireTrap(trap, this.host(node), 0, true);
+      crashedNow.push(node);
+    }
+    const armed = trap.remaining > 0 && trap.expiresAtUs > this.nowUsValue;
+    if (armed) {
+      this.syncCrashTraps.push(trap);
+      if (this.syncCrashTraps.length > MAX_SYNC_CRASH_TRAPS) this.syncCrashTraps.shift();
+      this.note(0, `armed crash during sync: ${trap.remaining} of nodes ${nodes.join(',')} syncing ${trap.target}, for ${((trap.expiresAtUs - this.nowUsValue) / 1000).toFixed(1)} ms`);
+    }
+    return { crashedNow, armed };
+  }
+
+  /** `host` just wrote a Ready whose fsync takes `latencyUs`: the first armed trap that fits it fires. */
+  private springSyncCrashTrap(host: NodeHost, latencyUs: number): void {
+    const traps = this.syncCrashTraps;
+    for (let k = traps.length - 1; k >= 0; k--) if (traps[k]!.expiresAtUs < this.nowUsValue || traps[k]!.remaining === 0) traps.splice(k, 1);
+    const trap = traps.find((candidate) => candidate.nodes.includes(host.id) && !candidate.crashed.includes(host.id) && readyFits(host.syncing!, candidate.target));
+    if (trap === undefined) return;
+    // Queued, never at once: the caller (pump) is still mid-Ready.
+    this.fireTrap(trap, host, latencyUs === 0 ? 0 : this.faultPrng.nextInt(0, latencyUs), false);
+  }
+
+  /** Crash `host` now or after `delayUs`, while its Ready syncs; the first firing also schedules `thenCrash`. */
+  private fireTrap(trap: SyncCrashTrap, host: NodeHost, delayUs: number, now: boolean): void {
+    const shape = host.syncing!;
+    const why = `during sync of a Ready with ${[shape.termAndEntries ? 'a new term and its entries' : '', shape.hardState && !shape.termAndEntries ? 'hard state' : '', shape.entries && !shape.termAndEntries ? 'entries' : '']
+      .filter((part) => part !== '')
+      .join(' and ')}`;
+    if (trap.crashed.length === 0 && trap.thenCrash !== null) {
+      const target = this.host(trap.thenCrash.node);
+      if (target.up) {
+        this.queue.push(this.nowUsValue + delayUs + trap.thenCrash.afterUs, {
+          kind: 'crash',
+          node: target.id,
+          incarnation: target.incarnation,
+          cut: null,
+          restartAfterUs: null,
+          why: `(follows the crash of node ${host.id} during sync)`,
+        });
+      }
+    }
+    trap.crashed.push(host.id);
+    trap.remaining--;
+    if (now) {
+      this.crashHost(host, trap.cut, why);
+      if (trap.restartAfterUs !== null) this.scheduleRestart(host, trap.restartAfterUs);
+      return;
+    }
+    this.queue.push(this.nowUsValue + delayUs, { kind: 'crash', node: host.id, incarnation: host.incarnation, cut: trap.cut, restartAfterUs: trap.restartAfterUs, why });
   }
 
   /** Build a new core from what the disk holds durably, and re-apply from the snapshot on. */
@@ -478,6 +683,7 @@ export class SimCluster {
     const host = this.host(node);
     if (host.core !== null) throw new Error(`restart: node ${node} is up`);
     const durable = host.disk.durableState();
+    host.writtenTerm = durable.hardState.term;
     host.stateMachine = new SimStateMachine();
     host.snapshots = durable.snapshot === null ? [] : [durable.snapshot];
     let snapshotMeta: SnapshotMeta | null = null;
@@ -609,6 +815,11 @@ export class SimCluster {
     return host.up && host.disk.hasUnsyncedWrites;
   }
 
+  /** What the node's disk holds durably (what a restart would read). */
+  durableState(node: NodeId): DiskState {
+    return this.host(node).disk.durableState();
+  }
+
   isUp(node: NodeId): boolean {
     return this.host(node).up;
   }
@@ -699,5 +910,18 @@ export class SimCluster {
     const host = this.hosts[node - 1];
     if (host === undefined || host.id !== node) throw new RangeError(`no node ${node} in a cluster of ${this.hosts.length}`);
     return host;
+  }
+}
+
+function readyFits(shape: ReadyShape, target: SyncCrashTarget): boolean {
+  switch (target) {
+    case 'any':
+      return true;
+    case 'hard-state':
+      return shape.hardState;
+    case 'entries':
+      return shape.entries;
+    case 'term-and-entries':
+      return shape.termAndEntries;
   }
 }

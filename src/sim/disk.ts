@@ -72,6 +72,26 @@ class MutableDiskState {
   }
 }
 
+/** What survives the unsynced writes when power is lost (see SimDisk.crash). */
+export type CrashCut =
+  | { readonly kind: 'seeded'; readonly tornProbability: number }
+  | { readonly kind: 'drop-hard-state' };
+
+export interface CrashOutcome {
+  /** Writes not yet synced when power was lost. */
+  readonly unsyncedWrites: number;
+  /** How many of them survived whole. */
+  readonly keptWrites: number;
+  /** Entries that survived of the next write, an entries batch cut short (null: none). */
+  readonly tornEntries: number | null;
+}
+
+export function describeCrashOutcome(outcome: CrashOutcome): string {
+  if (outcome.unsyncedWrites === 0) return 'nothing unsynced';
+  const torn = outcome.tornEntries === null ? '' : ` + ${outcome.tornEntries} entries of the next`;
+  return `kept ${outcome.keptWrites}${torn} of ${outcome.unsyncedWrites} unsynced writes`;
+}
+
 export interface DiskCounters {
   writes: number;
   syncs: number;
@@ -124,26 +144,33 @@ export class SimDisk {
   }
 
   /**
-   * Lose power: unsynced writes are lost, except that with probability `tornProbability` a
-   * seeded prefix of them survives (possibly ending inside an entries batch).
+   * Lose power: unsynced writes are lost, except what `cut` keeps. `seeded`: with probability
+   * `tornProbability` a seeded prefix of them survives (possibly ending inside an entries batch).
+   * `drop-hard-state`: every unsynced write before the first unsynced hard state survives and
+   * that hard state and everything after it is lost — a Ready torn between its entries and its
+   * hard state (with no hard state unsynced, a seeded prefix survives as for a torn `seeded` cut).
    */
-  crash(prng: Prng, tornProbability: number): void {
+  crash(prng: Prng, cut: CrashCut): CrashOutcome {
     this.counters.crashes++;
-    if (this.unsynced.length > 0 && prng.chance(tornProbability)) {
-      const kept = prng.nextInt(0, this.unsynced.length);
+    const unsynced = this.unsynced.length;
+    let kept = 0;
+    let tornEntries: number | null = null;
+    const torn = unsynced > 0 && (cut.kind === 'drop-hard-state' || prng.chance(cut.tornProbability));
+    if (torn) {
+      const firstHardState = cut.kind === 'drop-hard-state' ? this.unsynced.findIndex((write) => write.kind === 'hardState') : -1;
+      kept = firstHardState >= 0 ? firstHardState : prng.nextInt(0, unsynced);
       for (let k = 0; k < kept; k++) this.durable.apply(this.unsynced[k]!, this.nodeLabel);
-      const torn = this.unsynced[kept]!;
-      if (torn.kind === 'entries' && torn.entries.length > 1) {
-        const prefix = prng.nextInt(1, torn.entries.length);
-        this.durable.apply({ kind: 'entries', entries: torn.entries.slice(0, prefix) }, this.nodeLabel);
+      const tornWrite = firstHardState >= 0 ? undefined : this.unsynced[kept]!;
+      if (tornWrite !== undefined && tornWrite.kind === 'entries' && tornWrite.entries.length > 1) {
+        tornEntries = prng.nextInt(1, tornWrite.entries.length);
+        this.durable.apply({ kind: 'entries', entries: tornWrite.entries.slice(0, tornEntries) }, this.nodeLabel);
       }
       this.counters.tornWrites++;
-      this.counters.lostWrites += this.unsynced.length - kept;
-    } else {
-      this.counters.lostWrites += this.unsynced.length;
     }
+    this.counters.lostWrites += unsynced - kept;
     this.unsynced = [];
     this.volatile = this.durable.clone();
+    return { unsyncedWrites: unsynced, keptWrites: kept, tornEntries };
   }
 
   /** The term of the durably stored entry at `index`, or undefined (not stored, or under the snapshot). */

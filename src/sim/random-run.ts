@@ -7,7 +7,7 @@
 
 import { createPrng, type Prng } from '../raft/prng.js';
 import type { NodeId } from '../raft/types.js';
-import { SimCluster, type ClusterStats } from './cluster.js';
+import { SimCluster, type ClusterStats, type SyncCrashTarget } from './cluster.js';
 import { clusterOptions, DEFAULT_SWITCHES, type RaftSwitches } from './cluster-options.js';
 import { awaitConvergence, awaitLeaderAndCommit } from './liveness.js';
 import { RELIABLE_NETWORK, type NetworkFaults } from './network.js';
@@ -130,6 +130,11 @@ export function replayCommand(settings: RandomRunSettings): string {
   return `npm run sim -- --seed ${settings.seed}${extra}`;
 }
 
+// injectFault rolls in [0, FAULT_ROLLS): 0..99 the general faults, then crashes during sync
+// (SYNC_CRASH_ROLLS) and lost-acknowledged-write crashes (the rest).
+const SYNC_CRASH_ROLLS = 6;
+const FAULT_ROLLS = 110;
+
 class FaultSchedule {
   constructor(
     private readonly cluster: SimCluster,
@@ -139,6 +144,49 @@ class FaultSchedule {
   private randomNode(filter: (node: NodeId) => boolean = () => true): NodeId | 0 {
     const nodes = this.cluster.nodeIds.filter(filter);
     return nodes.length === 0 ? 0 : nodes[this.prng.nextInt(0, nodes.length)]!;
+  }
+
+  /**
+   * Crash one node between writing a Ready and its fsync completing, preferring Readys that
+   * change the hard state and/or carry entries, often torn, often with a quick reboot (which is
+   * what turns a lost vote into a second vote in the same term).
+   */
+  private crashDuringSync(): void {
+    const prng = this.prng;
+    const target = pick<SyncCrashTarget>(prng, ['term-and-entries', 'term-and-entries', 'hard-state', 'entries', 'entries', 'any']);
+    this.cluster.crashDuringSync({
+      target,
+      withinUs: prng.nextInt(20, 400) * 1000,
+      cut: prng.chance(0.4) ? { kind: 'drop-hard-state' } : { kind: 'seeded', tornProbability: pick(prng, [0.5, 1]) },
+      restartAfterUs: prng.chance(0.6) ? prng.nextInt(0, 50_000) : null,
+    });
+  }
+
+  /**
+   * Crash a quorum of the leader's followers, each while it syncs appended entries, and then the
+   * leader: the pattern that loses an acknowledged write when anyone acknowledges before its
+   * fsync (the followers come back quickly and can elect a leader without the entries; the old
+   * leader stays down until the schedule or the heal phase restarts it).
+   */
+  private loseAcknowledgedWrite(): void {
+    const cluster = this.cluster;
+    const prng = this.prng;
+    const leader = cluster.leader();
+    if (leader === 0) return;
+    const followers = cluster.nodeIds.filter((node) => node !== leader && cluster.isUp(node));
+    if (followers.length === 0) return;
+    const quorum = Math.floor(cluster.nodeIds.length / 2) + 1;
+    const fsyncUsMax = cluster.options.fsyncUsMax;
+    cluster.crashDuringSync({
+      nodes: followers,
+      target: 'entries',
+      withinUs: prng.nextInt(5, 60) * 1000,
+      crashes: prng.chance(0.7) ? Math.min(quorum, followers.length) : prng.nextInt(1, followers.length + 1),
+      cut: prng.chance(0.3) ? { kind: 'seeded', tornProbability: 1 } : { kind: 'seeded', tornProbability: 0 },
+      restartAfterUs: prng.nextInt(1_000, 40_000),
+      // Late enough, usually, for the leader to have counted the acknowledgements and committed.
+      thenCrash: prng.chance(0.8) ? { node: leader, afterUs: prng.nextInt(fsyncUsMax / 2, 2 * fsyncUsMax + 5_000) } : null,
+    });
   }
 
   proposeSome(): void {
@@ -157,8 +205,11 @@ class FaultSchedule {
     const prng = this.prng;
     const nodes = cluster.nodeIds;
     const up = (node: NodeId): boolean => cluster.isUp(node);
-    const roll = prng.nextInt(0, 100);
-    if (roll < 14) {
+    const roll = prng.nextInt(0, FAULT_ROLLS);
+    if (roll >= 100) {
+      if (roll < 100 + SYNC_CRASH_ROLLS) this.crashDuringSync();
+      else this.loseAcknowledgedWrite();
+    } else if (roll < 14) {
       if (nodes.length < 2) return;
       // Split into two (sometimes three) random groups.
       const shuffled = nodes.slice();

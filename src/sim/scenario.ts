@@ -9,7 +9,7 @@
 // tag so later rows can ask whether that group committed, was lost, or is everywhere.
 
 import type { MessageType, NodeId } from '../raft/types.js';
-import { SimCluster, type ClusterStats, type Proposal } from './cluster.js';
+import { SimCluster, type ClusterStats, type Proposal, type SyncCrashTarget } from './cluster.js';
 import { clusterOptions, DEFAULT_SWITCHES, type ClusterOptions, type RaftSwitches } from './cluster-options.js';
 import { awaitConvergence, awaitLeaderAndCommit } from './liveness.js';
 import { RELIABLE_NETWORK, type NetworkFaults } from './network.js';
@@ -36,6 +36,23 @@ export type Step =
   | { readonly do: 'heal' }
   | { readonly do: 'network'; readonly faults: Partial<NetworkFaults> }
   | { readonly do: 'crash'; readonly node: NodeRef | 'all' }
+  /**
+   * Crash `node` (or any node) between writing a Ready of `target` shape (default 'any') and its
+   * fsync completing: at once if it is syncing one now, else when it next writes one within
+   * `withinMs` (the row returns at once; later rows make the Ready happen). `cut`: what survives
+   * of the unsynced writes — 'seeded' (the cluster's torn-write setting, the default), 'torn'
+   * (always a seeded prefix), 'drop-hard-state' (the entries survive, the hard state does not).
+   */
+  | {
+      readonly do: 'crash-during-sync';
+      readonly node: NodeRef | 'any';
+      readonly withinMs: number;
+      readonly target?: SyncCrashTarget;
+      readonly cut?: 'seeded' | 'torn' | 'drop-hard-state';
+      readonly restartAfterMs?: number;
+    }
+  /** Run until `node` is down; fail if it is still up after `withinMs`. */
+  | { readonly do: 'expect-down'; readonly node: NodeRef; readonly withinMs: number }
   | { readonly do: 'restart'; readonly node: NodeRef | 'all' }
   /** Bind `as` names to distinct random nodes, from all nodes or only the live followers / not `except`. */
   | { readonly do: 'pick'; readonly as: readonly string[]; readonly except?: readonly NodeRef[] }
@@ -243,6 +260,27 @@ class ScenarioRun implements ScenarioView {
           if (node !== 0) cluster.crash(node);
         }
         return;
+      case 'crash-during-sync': {
+        const nodes = step.node === 'any' ? cluster.nodeIds : [this.node(step.node)];
+        const cut = step.cut ?? 'seeded';
+        cluster.crashDuringSync({
+          nodes,
+          target: step.target ?? 'any',
+          withinUs: step.withinMs * 1000,
+          cut:
+            cut === 'drop-hard-state' ? { kind: 'drop-hard-state' }
+            : { kind: 'seeded', tornProbability: cut === 'torn' ? 1 : cluster.options.tornWriteProbability },
+          restartAfterUs: step.restartAfterMs === undefined ? null : step.restartAfterMs * 1000,
+        });
+        return;
+      }
+      case 'expect-down': {
+        const node = this.node(step.node);
+        if (!cluster.runUntil(() => !cluster.isUp(node), step.withinMs * 1000)) {
+          throw new ScenarioFailure(`node ${node} still up after ${step.withinMs} ms`);
+        }
+        return;
+      }
       case 'restart':
         if (step.node === 'all') {
           for (const node of cluster.nodeIds) if (!cluster.isUp(node)) cluster.restart(node);

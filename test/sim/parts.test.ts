@@ -105,7 +105,7 @@ test('disk: a crash keeps synced writes and loses unsynced ones', () => {
   disk.write({ kind: 'entries', entries: entries(4, 6, 1) });
   disk.write({ kind: 'hardState', hardState: { term: 2, vote: 2, commit: 5 } });
   assert.equal(disk.lastIndex, 6);
-  disk.crash(createPrng(1), 0);
+  disk.crash(createPrng(1), { kind: 'seeded', tornProbability: 0 });
   const state = disk.durableState();
   assert.deepEqual(state.hardState, { term: 1, vote: 1, commit: 2 });
   assert.deepEqual(state.entries.map((entry) => entry.index), [1, 2, 3]);
@@ -123,7 +123,7 @@ test('disk: a torn crash keeps a prefix of the unsynced writes, possibly inside 
     disk.sync();
     disk.write({ kind: 'entries', entries: entries(3, 6, 2) });
     disk.write({ kind: 'hardState', hardState: { term: 2, vote: 1, commit: 6 } });
-    disk.crash(createPrng(seed), 1);
+    disk.crash(createPrng(seed), { kind: 'seeded', tornProbability: 1 });
     const state = disk.durableState();
     const last = state.entries.length;
     // Order is kept: the hard state survives only with every entry written before it.
@@ -134,6 +134,23 @@ test('disk: a torn crash keeps a prefix of the unsynced writes, possibly inside 
   assert.ok(outcomes.has('2/0') || outcomes.has('3/0'), `outcomes: ${[...outcomes].join(' ')}`);
   assert.ok([...outcomes].some((outcome) => outcome.startsWith('4/') || outcome.startsWith('5/')), 'a batch torn in the middle');
   assert.ok(outcomes.has('6/0') || outcomes.has('6/2'));
+});
+
+test('disk: a crash cut "drop-hard-state" keeps a Ready\'s entries and loses its hard state', () => {
+  const disk = new SimDisk('node 1');
+  disk.write({ kind: 'entries', entries: entries(1, 2, 4) });
+  disk.write({ kind: 'hardState', hardState: { term: 4, vote: 2, commit: 2 } });
+  disk.sync();
+  // One Ready: a new term and entries of it.
+  disk.write({ kind: 'entries', entries: entries(3, 5, 5) });
+  disk.write({ kind: 'hardState', hardState: { term: 5, vote: 0, commit: 2 } });
+  const outcome = disk.crash(createPrng(1), { kind: 'drop-hard-state' });
+  assert.deepEqual(outcome, { unsyncedWrites: 2, keptWrites: 1, tornEntries: null });
+  const state = disk.durableState();
+  assert.deepEqual(state.hardState, { term: 4, vote: 2, commit: 2 });
+  assert.deepEqual(state.entries.map((entry) => `${entry.index}/t${entry.term}`), ['1/t4', '2/t4', '3/t5', '4/t5', '5/t5']);
+  assert.equal(disk.counters.tornWrites, 1);
+  assert.equal(disk.counters.lostWrites, 1);
 });
 
 test('disk: entries overwrite the stored suffix; a snapshot replaces the log; compaction drops the prefix', () => {
