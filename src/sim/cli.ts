@@ -39,7 +39,7 @@ function printSummary(results: readonly RandomRunResult[], failures: readonly Si
   print(`entries committed  ${sum((result) => result.entriesCommitted)} (client proposals acknowledged: ${sum((result) => result.acknowledged)})`);
   print(`messages sent      ${sum((result) => result.stats.messagesSent)} (${[...messagesByType].filter(([, count]) => count > 0).map(([type, count]) => `${type} ${count}`).join(', ')})`);
   print(
-    `faults injected    ${sum((result) => result.stats.faultsInjected)} (crashes ${sum((result) => result.stats.crashes)}, restarts ${sum((result) => result.stats.restarts)}, ` +
+    `faults injected    ${sum((result) => result.stats.faultsInjected)} (crashes ${sum((result) => result.stats.crashes)} of which during sync ${sum((result) => result.stats.crashesDuringSync)}, restarts ${sum((result) => result.stats.restarts)}, ` +
       `compactions ${sum((result) => result.stats.compactions)}, snapshots installed ${sum((result) => result.stats.snapshotsInstalled)})`,
   );
   print(`time to elect      ${quantiles(results.flatMap((result) => (result.firstLeaderUs === null ? [] : [result.firstLeaderUs])))} (from start)`);
@@ -101,7 +101,7 @@ export async function simCommand(argv: string[]): Promise<number> {
     .description(
       'Run the deterministic Raft cluster simulation: per seed, a random cluster configuration (3/5/7 nodes, pre-vote, check-quorum, ' +
         'inflight window, batch limits, fsync latency, torn writes, compaction) and a random fault schedule (partitions, one-way cuts, loss, ' +
-        'duplication, reordering, crashes, restarts, leadership transfers) while clients propose; then a heal phase that must reach ' +
+        'duplication, reordering, crashes — some aimed between a Ready\'s write and its fsync —, restarts, leadership transfers) while clients propose; then a heal phase that must reach ' +
         'liveness. Election safety, log matching, leader completeness, state-machine safety and monotonic progress are checked after ' +
         'every event. A failing seed replays exactly with --seed.',
     )

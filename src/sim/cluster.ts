@@ -144,7 +144,16 @@ type SimEvent =
   | { readonly kind: 'tick'; readonly node: NodeId; readonly incarnation: number }
   | { readonly kind: 'deliver'; readonly message: Message; readonly snapshot: StoredSnapshot | null }
   | { readonly kind: 'persisted'; readonly node: NodeId; readonly incarnation: number }
-  | { readonly kind: 'crash'; readonly node: NodeId; readonly incarnation: number; readonly cut: CrashCut | null; readonly restartAfterUs: number | null; readonly why: string }
+  | {
+      readonly kind: 'crash';
+      readonly node: NodeId;
+      readonly incarnation: number;
+      /** SimCluster.syncCrashEpoch when scheduled: disarmSyncCrashes cancels older crashes. */
+      readonly epoch: number;
+      readonly cut: CrashCut | null;
+      readonly restartAfterUs: number | null;
+      readonly why: string;
+    }
   | { readonly kind: 'restart'; readonly node: NodeId; readonly incarnation: number };
 
 /**
@@ -237,6 +246,7 @@ export class SimCluster {
   private readonly hosts: NodeHost[];
   private readonly faultPrng: Prng;
   private readonly syncCrashTraps: SyncCrashTrap[] = [];
+  private syncCrashEpoch = 0;
   private nowUsValue = 0;
   private burstStartUs = 0;
   private burstEvents = 0;
@@ -374,7 +384,7 @@ export class SimCluster {
       }
       case 'crash': {
         const host = this.host(payload.node);
-        if (host.core === null || host.incarnation !== payload.incarnation) return;
+        if (host.core === null || host.incarnation !== payload.incarnation || payload.epoch !== this.syncCrashEpoch) return;
         this.crashHost(host, payload.cut, payload.why);
         if (payload.restartAfterUs !== null) this.scheduleRestart(host, payload.restartAfterUs);
         return;
@@ -662,6 +672,7 @@ export class SimCluster {
           kind: 'crash',
           node: target.id,
           incarnation: target.incarnation,
+          epoch: this.syncCrashEpoch,
           cut: null,
           restartAfterUs: null,
           why: `(follows the crash of node ${host.id} during sync)`,
@@ -675,7 +686,21 @@ export class SimCluster {
       if (trap.restartAfterUs !== null) this.scheduleRestart(host, trap.restartAfterUs);
       return;
     }
-    this.queue.push(this.nowUsValue + delayUs, { kind: 'crash', node: host.id, incarnation: host.incarnation, cut: trap.cut, restartAfterUs: trap.restartAfterUs, why });
+    this.queue.push(this.nowUsValue + delayUs, {
+      kind: 'crash',
+      node: host.id,
+      incarnation: host.incarnation,
+      epoch: this.syncCrashEpoch,
+      cut: trap.cut,
+      restartAfterUs: trap.restartAfterUs,
+      why,
+    });
+  }
+
+  /** Stop every crash during sync: armed traps and crashes already scheduled (restarts still happen). For heal phases. */
+  disarmSyncCrashes(): void {
+    this.syncCrashTraps.length = 0;
+    this.syncCrashEpoch++;
   }
 
   /** Build a new core from what the disk holds durably, and re-apply from the snapshot on. */

@@ -132,8 +132,8 @@ export function replayCommand(settings: RandomRunSettings): string {
 
 // injectFault rolls in [0, FAULT_ROLLS): 0..99 the general faults, then crashes during sync
 // (SYNC_CRASH_ROLLS) and lost-acknowledged-write crashes (the rest).
-const SYNC_CRASH_ROLLS = 6;
-const FAULT_ROLLS = 110;
+const SYNC_CRASH_ROLLS = 10;
+const FAULT_ROLLS = 124;
 
 class FaultSchedule {
   constructor(
@@ -294,6 +294,7 @@ export function runRandomSeed(settings: RandomRunSettings): RandomRunResult {
     }
     // Heal: every fault stops and every node comes back; now liveness is due.
     cluster.note(0, 'HEAL PHASE: network healed and reliable, every node restarted');
+    cluster.disarmSyncCrashes();
     cluster.heal();
     cluster.setNetworkFaults(RELIABLE_NETWORK);
     for (const node of cluster.nodeIds) if (!cluster.isUp(node)) cluster.restart(node);

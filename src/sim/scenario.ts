@@ -386,6 +386,7 @@ class ScenarioRun implements ScenarioView {
         return;
       case 'expect-agreement': {
         this.isolated.clear();
+        cluster.disarmSyncCrashes();
         cluster.heal();
         cluster.setNetworkFaults({ ...cluster.network.currentFaults, lossProbability: 0, duplicateProbability: 0, reorderProbability: 0 });
         for (const node of cluster.nodeIds) if (!cluster.isUp(node)) cluster.restart(node);

@@ -43,6 +43,9 @@ test('the random runs covered every switch and every fault kind', (t) => {
     snapshotsInstalled: total((result) => result.stats.snapshotsInstalled),
     transfers: total((result) => result.stats.messagesByType.TimeoutNow),
     rejections: total((result) => result.stats.appendRejections),
+    crashesDuringSync: total((result) => result.stats.crashesDuringSync),
+    // Readys torn between the entries and the hard state of a new term (sim bug 2's shape).
+    tornTermAndEntries: total((result) => result.stats.tornTermAndEntries),
   };
   for (const [kind, count] of Object.entries(faults)) assert.ok(count > 0, `no ${kind} in ${SEED_COUNT} seeds`);
   t.diagnostic(`${SEED_COUNT} seeds, ${total((result) => result.stats.events)} events, ${total((result) => result.elections)} elections, ` +

@@ -28,19 +28,31 @@ test('a scenario replays exactly too', () => {
   assert.equal(first.digest, second.digest);
 });
 
-test('a broken host (acknowledges before fsync) is caught by the checkers, and the failing seed reproduces exactly', () => {
-  // Search a bounded seed range for the first seed on which the deliberately broken host is caught.
-  let failure: SimulationFailure | null = null;
-  for (let seed = 1; seed <= 400 && failure === null; seed++) {
+// The broken host (acknowledges before fsync) against the random fault schedule. Measured on
+// seeds 1..40: caught on 17 (seeds 1..400: 159 = 39.8 %; before the crash-during-sync faults,
+// 10 of 400 = 2.5 %). Reproduce: run runRandomSeed({ seed, unsafeSendBeforePersist: true }) over
+// the range and count the InvariantViolation failures. The bound below sits well under 17 so the
+// test fails only if the schedule loses its power to expose early acknowledgements.
+const BROKEN_HOST_SEEDS = 40;
+const BROKEN_HOST_CAUGHT_AT_LEAST = 10;
+
+test('a broken host (acknowledges before fsync) is caught by the checkers on many seeds, and a failing seed reproduces exactly', () => {
+  const failures: SimulationFailure[] = [];
+  for (let seed = 1; seed <= BROKEN_HOST_SEEDS; seed++) {
     try {
       runRandomSeed({ seed, unsafeSendBeforePersist: true });
     } catch (error) {
       if (!(error instanceof SimulationFailure)) throw error;
-      failure = error;
+      failures.push(error);
     }
   }
-  assert.ok(failure !== null, 'no seed in 1..400 caught a host that acknowledges before its writes are durable');
-  assert.match(failure.reason, /InvariantViolation/);
+  const caught = failures.filter((failure) => /^InvariantViolation/.test(failure.reason));
+  assert.ok(
+    caught.length >= BROKEN_HOST_CAUGHT_AT_LEAST,
+    `only ${caught.length} of seeds 1..${BROKEN_HOST_SEEDS} caught a host that acknowledges before its writes are durable ` +
+      `(seeds ${caught.map((failure) => failure.seed).join(' ')})`,
+  );
+  const failure = caught[0]!;
   assert.match(failure.replayCommand, new RegExp(`^npm run sim -- --seed ${failure.seed}$`));
   assert.ok(failure.traceLines.length > 0);
   let again: SimulationFailure | null = null;
@@ -54,6 +66,6 @@ test('a broken host (acknowledges before fsync) is caught by the checkers, and t
   assert.equal(again.reason, failure.reason);
   assert.equal(again.digest, failure.digest);
   assert.deepEqual(again.traceLines, failure.traceLines);
-  // The same seed with an honest host passes: the violation was the host's fault.
-  runRandomSeed({ seed: failure.seed });
+  // The same seeds with an honest host pass: the violations were the host's fault.
+  for (const { seed } of caught) runRandomSeed({ seed });
 });
