@@ -18,14 +18,21 @@ export interface KeyValueVersion extends VersionedValue {
   readonly key: Uint8Array;
 }
 
+/** What put and delete return when the key was not there. */
+export const ABSENT = -1;
+
 export interface OrderedMap {
   /** Number of keys held. */
   readonly size: number;
   get(key: Uint8Array): VersionedValue | undefined;
-  /** Insert or replace. The map may keep references to neither `key` nor `value` (it copies). */
-  put(key: Uint8Array, value: Uint8Array, version: number): void;
-  /** True if the key was present. */
-  delete(key: Uint8Array): boolean;
+  /**
+   * Insert or replace. The map may keep references to neither `key` nor `value` (it copies).
+   * Returns the length of the value it replaced, or ABSENT for a new key: the map finds the old
+   * node anyway, and the state machine's size accounting would otherwise need a second search.
+   */
+  put(key: Uint8Array, value: Uint8Array, version: number): number;
+  /** Returns the length of the value removed, or ABSENT if the key was not there. */
+  delete(key: Uint8Array): number;
   /**
    * Up to `limit` pairs with startInclusive ≤ key < endExclusive (no upper bound when
    * endExclusive is null), in key order.

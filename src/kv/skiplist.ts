@@ -35,7 +35,7 @@
 // Values are never overwritten in place: a replace swaps in a new copy. Results handed out earlier
 // therefore stay valid, which the state machine relies on for point-in-time snapshots.
 
-import type { KeyValueVersion, OrderedMap, VersionedValue } from './ordered-map.js';
+import { ABSENT, type KeyValueVersion, type OrderedMap, type VersionedValue } from './ordered-map.js';
 import type { Prng } from '../raft/prng.js';
 
 export const SKIPLIST_MAX_LEVEL = 16;
@@ -313,14 +313,15 @@ export class SkipList implements OrderedMap {
     return node === null ? undefined : { value: node.value, version: node.version };
   }
 
-  put(key: Uint8Array, value: Uint8Array, version: number): void {
+  put(key: Uint8Array, value: Uint8Array, version: number): number {
     checkVersion(version);
     const search = this.search.set(key);
     const found = this.index.find(search);
     if (found !== null) {
+      const previousLength = found.value.length;
       found.value = copyBytes(value);
       found.version = version;
-      return;
+      return previousLength;
     }
     this.findGreaterOrEqual(search, true);
     const nodeLevel = this.randomLevel();
@@ -337,12 +338,13 @@ export class SkipList implements OrderedMap {
     }
     this.count++;
     this.index.add(node, this.count);
+    return ABSENT;
   }
 
-  delete(key: Uint8Array): boolean {
+  delete(key: Uint8Array): number {
     const search = this.search.set(key);
     const found = this.index.find(search);
-    if (found === null) return false;
+    if (found === null) return ABSENT;
     this.findGreaterOrEqual(search, true);
     const update = this.update;
     const foundLevel = levelOf(found);
@@ -353,7 +355,7 @@ export class SkipList implements OrderedMap {
     while (this.level > 1 && nextAt(this.head, this.level - 1) === null) this.level--;
     this.index.remove(found);
     this.count--;
-    return true;
+    return found.value.length;
   }
 
   scan(startInclusive: Uint8Array, endExclusive: Uint8Array | null, limit: number): KeyValueVersion[] {

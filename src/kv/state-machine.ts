@@ -31,7 +31,7 @@ import {
   encodeResponse,
   scanItemBytes,
 } from './commands.js';
-import type { KeyValueVersion, OrderedMap, VersionedValue } from './ordered-map.js';
+import { ABSENT, type KeyValueVersion, type OrderedMap } from './ordered-map.js';
 import { ClientSessions, DEFAULT_SESSION_LIMITS, type ClientSession, type SessionLimits } from './sessions.js';
 import { SNAPSHOT_CHUNK_BYTES_DEFAULT, decodeSnapshot, encodeSnapshot } from './snapshot-format.js';
 
@@ -223,7 +223,7 @@ export class KvStateMachine {
       case 'put': {
         const refused = this.checkKey('key', command.key) ?? this.checkValue(command.value);
         if (refused !== null) return refused;
-        return this.write(command.key, command.value, index, this.map.get(command.key));
+        return this.write(command.key, command.value, index);
       }
       case 'get': {
         const refused = this.checkKey('key', command.key);
@@ -234,10 +234,9 @@ export class KvStateMachine {
       case 'delete': {
         const refused = this.checkKey('key', command.key);
         if (refused !== null) return refused;
-        const previous = this.map.get(command.key);
-        if (previous === undefined) return { type: 'not-found' };
-        this.map.delete(command.key);
-        this.dataBytesHeld -= command.key.length + previous.value.length;
+        const removedValueBytes = this.map.delete(command.key);
+        if (removedValueBytes === ABSENT) return { type: 'not-found' };
+        this.dataBytesHeld -= command.key.length + removedValueBytes;
         return { type: 'ok', version: index };
       }
       case 'cas': {
@@ -246,7 +245,7 @@ export class KvStateMachine {
         const current = this.map.get(command.key);
         const currentVersion = current?.version ?? 0;
         if (currentVersion !== command.expectedVersion) return { type: 'cas-mismatch', currentVersion };
-        return this.write(command.key, command.value, index, current);
+        return this.write(command.key, command.value, index);
       }
       case 'scan': {
         const refused = this.checkKey('start', command.start) ?? (command.end === null ? null : this.checkKey('end', command.end));
@@ -286,19 +285,27 @@ export class KvStateMachine {
     }
   }
 
-  /** Puts, unless the logical size would exceed dataBytesMax (a replace counts only its growth). */
-  private write(key: Uint8Array, value: Uint8Array, index: number, previous: VersionedValue | undefined): KvResponse {
-    const previousBytes = previous === undefined ? 0 : key.length + previous.value.length;
-    const dataBytesAfter = this.dataBytesHeld - previousBytes + key.length + value.length;
-    if (dataBytesAfter > this.limits.dataBytesMax) {
-      return {
-        type: 'error',
-        code: 'store-full',
-        reason: `store full: this write would hold ${dataBytesAfter} bytes of keys and values, over the limit of ${this.limits.dataBytesMax}`,
-      };
+  /**
+   * Puts, unless the logical size would exceed dataBytesMax (a replace counts only its growth).
+   * Only a write that would not fit as a new key looks the old value up first; every other write
+   * learns the replaced size from put itself (a second search doubles the cost of a put on the
+   * shared skip list).
+   */
+  private write(key: Uint8Array, value: Uint8Array, index: number): KvResponse {
+    const writtenBytes = key.length + value.length;
+    if (this.dataBytesHeld + writtenBytes > this.limits.dataBytesMax) {
+      const previous = this.map.get(key);
+      const dataBytesAfter = this.dataBytesHeld + writtenBytes - (previous === undefined ? 0 : key.length + previous.value.length);
+      if (dataBytesAfter > this.limits.dataBytesMax) {
+        return {
+          type: 'error',
+          code: 'store-full',
+          reason: `store full: this write would hold ${dataBytesAfter} bytes of keys and values, over the limit of ${this.limits.dataBytesMax}`,
+        };
+      }
     }
-    this.map.put(key, value, index);
-    this.dataBytesHeld = dataBytesAfter;
+    const replacedValueBytes = this.map.put(key, value, index);
+    this.dataBytesHeld += writtenBytes - (replacedValueBytes === ABSENT ? 0 : key.length + replacedValueBytes);
     return { type: 'ok', version: index };
   }
 

@@ -16,7 +16,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { KeyValueVersion, OrderedMap, VersionedValue } from '../../src/kv/ordered-map.js';
+import { ABSENT, type KeyValueVersion, type OrderedMap, type VersionedValue } from '../../src/kv/ordered-map.js';
 
 export interface OrderedMapContractOptions {
   /** Called after each test with the map it made (e.g. to stop worker threads). */
@@ -38,11 +38,15 @@ class ModelMap {
     const found = this.byHex.get(hex(key));
     return found === undefined ? undefined : { value: found.value, version: found.version };
   }
-  put(key: Uint8Array, value: Uint8Array, version: number): void {
+  put(key: Uint8Array, value: Uint8Array, version: number): number {
+    const replaced = this.byHex.get(hex(key))?.value.length ?? ABSENT;
     this.byHex.set(hex(key), { key: Uint8Array.from(key), value: Uint8Array.from(value), version });
+    return replaced;
   }
-  delete(key: Uint8Array): boolean {
-    return this.byHex.delete(hex(key));
+  delete(key: Uint8Array): number {
+    const removed = this.byHex.get(hex(key))?.value.length ?? ABSENT;
+    this.byHex.delete(hex(key));
+    return removed;
   }
   sorted(): ModelEntry[] {
     return [...this.byHex.values()].sort((a, b) => Buffer.compare(a.key, b.key));
@@ -145,7 +149,7 @@ export function orderedMapContract(
         assert.equal(map.get(new Uint8Array(0)), undefined);
         assert.deepEqual(map.scan(new Uint8Array(0), null, 10), []);
         assert.deepEqual([...map.entries()], []);
-        assert.equal(map.delete(text('a')), false);
+        assert.equal(map.delete(text('a')), ABSENT);
       }));
 
     test('put then get returns the value and its version; put replaces both', () =>
@@ -166,7 +170,7 @@ export function orderedMapContract(
           map.scan(new Uint8Array(0), null, 10).map((p) => hex(p.key)),
           ['', '00'],
         );
-        assert.equal(map.delete(new Uint8Array(0)), true);
+        assert.equal(map.delete(new Uint8Array(0)), 0);
         assert.equal(map.get(new Uint8Array(0)), undefined);
         assert.equal(map.size, 1);
       }));
@@ -214,7 +218,7 @@ export function orderedMapContract(
         assert.deepEqual([...map.entries()].map((p) => hex(p.key)), sorted);
         keys.forEach((key, i) => assert.equal(map.get(key)?.version, i + 1, hex(key)));
         assert.equal(map.get(bytes(...zeros(9))), undefined);
-        assert.equal(map.delete(bytes(...zeros(18))), false);
+        assert.equal(map.delete(bytes(...zeros(18))), ABSENT);
         assert.deepEqual(map.scan(bytes(...zeros(16)), bytes(...zeros(17)), 10).map((p) => hex(p.key)), [hex(bytes(...zeros(16)))]);
       }));
 
@@ -253,13 +257,13 @@ export function orderedMapContract(
         assert.deepEqual(plainPairs(listed), expected);
       }));
 
-    test('delete reports whether the key was present and removes only that key', () =>
+    test('delete reports the removed value\'s length (ABSENT if the key was not there) and removes only that key', () =>
       withMap((map) => {
         map.put(text('a'), text('1'), 1);
         map.put(text('ab'), text('2'), 2);
-        assert.equal(map.delete(text('b')), false);
-        assert.equal(map.delete(text('a')), true);
-        assert.equal(map.delete(text('a')), false);
+        assert.equal(map.delete(text('b')), ABSENT);
+        assert.equal(map.delete(text('a')), 1);
+        assert.equal(map.delete(text('a')), ABSENT);
         assert.equal(map.size, 1);
         assert.deepEqual(plainValue(map.get(text('ab'))), { value: hex(text('2')), version: 2 });
       }));
@@ -303,7 +307,7 @@ export function orderedMapContract(
         assert.equal(map.size, count);
         const sortedHex = keys.map(hex).sort();
         assert.deepEqual([...map.entries()].map((p) => hex(p.key)), sortedHex);
-        for (let i = 0; i < count; i += 2) assert.equal(map.delete(keys[i]!), true);
+        for (let i = 0; i < count; i += 2) assert.notEqual(map.delete(keys[i]!), ABSENT);
         assert.equal(map.size, count / 2);
         const remaining = keys.filter((_, i) => i % 2 === 1).map(hex).sort();
         assert.deepEqual([...map.entries()].map((p) => hex(p.key)), remaining);
@@ -319,8 +323,7 @@ export function orderedMapContract(
               const where = `step ${step} (${operation.op})`;
               switch (operation.op) {
                 case 'put':
-                  map.put(operation.key, operation.value, operation.version);
-                  model.put(operation.key, operation.value, operation.version);
+                  assert.equal(map.put(operation.key, operation.value, operation.version), model.put(operation.key, operation.value, operation.version), where);
                   break;
                 case 'get':
                   assert.deepEqual(plainValue(map.get(operation.key)), plainValue(model.get(operation.key)), where);

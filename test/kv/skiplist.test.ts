@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { SkipList, compareBytes } from '../../src/kv/skiplist.js';
 import { createPrng } from '../../src/raft/prng.js';
 import { orderedMapContract } from './ordered-map-contract.js';
+import { ABSENT } from '../../src/kv/ordered-map.js';
 
 orderedMapContract('SkipList', () => new SkipList(createPrng(1)));
 
@@ -34,10 +35,10 @@ describe('SkipList specifics', () => {
       const n = prng.nextInt(0, 400);
       const action = prng.nextInt(0, 3);
       if (action === 0) {
-        map.put(keyOf(n), Uint8Array.of(n & 0xff), step);
+        assert.equal(map.put(keyOf(n), Uint8Array.of(n & 0xff), step), model.has(n) ? 1 : ABSENT, `step ${step}: put ${n}`);
         model.set(n, step);
       } else if (action === 1) {
-        assert.equal(map.delete(keyOf(n)), model.delete(n), `step ${step}: delete ${n}`);
+        assert.equal(map.delete(keyOf(n)), model.delete(n) ? 1 : ABSENT, `step ${step}: delete ${n}`);
       } else {
         assert.equal(map.get(keyOf(n))?.version, model.get(n), `step ${step}: get ${n}`);
       }

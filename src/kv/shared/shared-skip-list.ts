@@ -30,7 +30,7 @@
 // loop.
 
 import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import type { KeyValueVersion, OrderedMap, VersionedValue } from '../ordered-map.js';
+import { ABSENT, type KeyValueVersion, type OrderedMap, type VersionedValue } from '../ordered-map.js';
 import type { Prng } from '../../raft/prng.js';
 import { Arena, ArenaView, CONTROL, NULL_REF, type ArenaDescriptor, type ArenaStats } from './arena.js';
 import { attachSharedLock, createSharedLock, type LockDescriptor, type LockKind, type SharedLock } from './lock.js';
@@ -176,7 +176,7 @@ export class SharedSkipList implements OrderedMap {
     }
   }
 
-  put(key: Uint8Array, value: Uint8Array, version: number): void {
+  put(key: Uint8Array, value: Uint8Array, version: number): number {
     checkKey(key, 'put');
     if (!(value instanceof Uint8Array)) throw new TypeError('shared skip list put: value must be a Uint8Array');
     if (!Number.isSafeInteger(version) || version < 1) {
@@ -185,18 +185,21 @@ export class SharedSkipList implements OrderedMap {
     const found = this.findPath(key);
     this.acquireWrite();
     try {
-      if (found !== NULL_REF) this.replaceValue(found, value, version);
+      let previousLength = ABSENT;
+      if (found !== NULL_REF) previousLength = this.replaceValue(found, value, version);
       else this.insert(key, value, version);
       this.control[CONTROL.MODIFICATION_COUNT] = (this.control[CONTROL.MODIFICATION_COUNT]! + 1) >>> 0;
+      return previousLength;
     } finally {
       this.releaseWrite();
     }
   }
 
-  delete(key: Uint8Array): boolean {
+  delete(key: Uint8Array): number {
     checkKey(key, 'delete');
     const found = this.findPath(key);
-    if (found === NULL_REF) return false;
+    if (found === NULL_REF) return ABSENT;
+    let removedLength = ABSENT;
     const walker = this.walker;
     this.acquireWrite();
     try {
@@ -204,6 +207,7 @@ export class SharedSkipList implements OrderedMap {
       const index = walker.wordIndexOf(found);
       const meta = words[index + NODE_META]!;
       const level = meta & 0xff;
+      removedLength = words[index + NODE_VALUE_LENGTH]!;
       for (let i = 0; i < level; i++) {
         this.setForward(this.update[i]!, i, words[index + NODE_FORWARD + i]!);
       }
@@ -218,7 +222,7 @@ export class SharedSkipList implements OrderedMap {
     } finally {
       this.releaseWrite();
     }
-    return true;
+    return removedLength;
   }
 
   clear(): void {
@@ -317,17 +321,20 @@ export class SharedSkipList implements OrderedMap {
     if (ref !== NULL_REF) this.arena.free(ref, length);
   }
 
-  private replaceValue(node: number, value: Uint8Array, version: number): void {
+  /** Returns the length of the value replaced. */
+  private replaceValue(node: number, value: Uint8Array, version: number): number {
     const walker = this.walker;
     const words = walker.wordsOf(node);
     const index = walker.wordIndexOf(node);
     // Allocate first: if the arena is full nothing has changed yet.
     const newValueRef = this.storeValue(value);
-    this.freeValue(words[index + NODE_VALUE_REF]!, words[index + NODE_VALUE_LENGTH]!);
+    const previousLength = words[index + NODE_VALUE_LENGTH]!;
+    this.freeValue(words[index + NODE_VALUE_REF]!, previousLength);
     words[index + NODE_VALUE_REF] = newValueRef;
     words[index + NODE_VALUE_LENGTH] = value.length;
     words[index + NODE_VERSION_LOW] = version % TWO_POW_32;
     words[index + NODE_VERSION_HIGH] = Math.floor(version / TWO_POW_32);
+    return previousLength;
   }
 
   private insert(key: Uint8Array, value: Uint8Array, version: number): void {

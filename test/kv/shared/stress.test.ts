@@ -26,7 +26,7 @@ import { createPrng } from '../../../src/raft/prng.js';
 import { SharedSkipList } from '../../../src/kv/shared/shared-skip-list.js';
 import { ReaderPool } from '../../../src/kv/shared/reader-pool.js';
 import { LOCK_KINDS } from '../../../src/kv/shared/lock.js';
-import type { KeyValueVersion, VersionedValue } from '../../../src/kv/ordered-map.js';
+import { ABSENT, type KeyValueVersion, type VersionedValue } from '../../../src/kv/ordered-map.js';
 
 const KEY_COUNT = 300;
 const KEY_PREFIX = 0x6b;
@@ -148,7 +148,7 @@ async function stress(lock: 'mutex' | 'rwlock', durationMs: number, maxWrites: n
     const k = prng.nextInt(0, KEY_COUNT);
     seq++;
     if (prng.chance(0.25)) {
-      const existed = map.delete(keyOf(k));
+      const existed = map.delete(keyOf(k)) !== ABSENT;
       if (existed !== model.has(k)) failures.push(`delete(${k}) returned ${existed}, model ${model.has(k)}`);
       model.delete(k);
       history.record(seq, k, false);
