@@ -36,9 +36,9 @@
 // therefore stay valid, which the state machine relies on for point-in-time snapshots.
 
 import { ABSENT, type KeyValueVersion, type OrderedMap, type VersionedValue } from './ordered-map.js';
-import type { Prng } from '../raft/prng.js';
+import type { Prng } from '../random/prng.js';
 
-export const SKIPLIST_MAX_LEVEL = 16;
+export const SKIPLIST_LEVEL_MAX = 16;
 
 /** Per level ≥ 1, in `upper`: [next node | null, its prefixHigh, its prefixLow]. */
 const LINK_STRIDE = 3;
@@ -292,7 +292,7 @@ export class SkipList implements OrderedMap {
   private readonly head: SkipNode;
   /** Scratch search path: update[i] is the last node at level i whose key is < the search key. */
   private readonly update: SkipNode[];
-  /** Levels currently in use (1 ≤ level ≤ SKIPLIST_MAX_LEVEL). */
+  /** Levels currently in use (1 ≤ level ≤ SKIPLIST_LEVEL_MAX). */
   private level = 1;
   private count = 0;
   /** Reused for every operation's key, so searching allocates nothing. */
@@ -300,8 +300,8 @@ export class SkipList implements OrderedMap {
   private readonly index = new NodeIndex();
 
   constructor(private readonly prng: Prng) {
-    this.head = new SkipNode(new Uint8Array(0), new Uint8Array(0), 0, newUpperLinks(SKIPLIST_MAX_LEVEL));
-    this.update = new Array<SkipNode>(SKIPLIST_MAX_LEVEL).fill(this.head);
+    this.head = new SkipNode(new Uint8Array(0), new Uint8Array(0), 0, newUpperLinks(SKIPLIST_LEVEL_MAX));
+    this.update = new Array<SkipNode>(SKIPLIST_LEVEL_MAX).fill(this.head);
   }
 
   get size(): number {
@@ -379,7 +379,7 @@ export class SkipList implements OrderedMap {
   }
 
   clear(): void {
-    for (let i = 0; i < SKIPLIST_MAX_LEVEL; i++) setNext(this.head, i, null);
+    for (let i = 0; i < SKIPLIST_LEVEL_MAX; i++) setNext(this.head, i, null);
     this.update.fill(this.head);
     this.index.clear();
     this.level = 1;
@@ -441,7 +441,7 @@ export class SkipList implements OrderedMap {
   private randomLevel(): number {
     let bits = this.prng.nextUint32();
     let nodeLevel = 1;
-    while (nodeLevel < SKIPLIST_MAX_LEVEL && (bits & 3) === 0) {
+    while (nodeLevel < SKIPLIST_LEVEL_MAX && (bits & 3) === 0) {
       nodeLevel++;
       bits >>>= 2;
     }

@@ -37,9 +37,9 @@ export function validateConfig(config: RaftConfig): void {
     // starts an election against a healthy leader.
     throw new RaftConfigError('heartbeatTicks', `must be at most half of electionTicks (${electionTicks}), got ${heartbeatTicks}`);
   }
-  requireInteger(config.maxInflight, 'maxInflight', 1);
-  requireInteger(config.maxBatchEntries, 'maxBatchEntries', 1);
-  requireInteger(config.maxBatchBytes, 'maxBatchBytes', 1);
+  requireInteger(config.inflightMax, 'inflightMax', 1);
+  requireInteger(config.batchEntriesMax, 'batchEntriesMax', 1);
+  requireInteger(config.batchBytesMax, 'batchBytesMax', 1);
   if (typeof config.preVote !== 'boolean') throw new RaftConfigError('preVote', 'must be a boolean');
   if (typeof config.checkQuorum !== 'boolean') throw new RaftConfigError('checkQuorum', 'must be a boolean');
   if (typeof config.prng !== 'object' || config.prng === null || typeof config.prng.nextInt !== 'function') {

@@ -1,7 +1,7 @@
 // The window of AppendEntries messages a leader has outstanding to one follower in replicate
 // state. Each slot holds the last index a message carried; an acknowledgement up to index i frees
 // every slot at or below i. A fixed ring of `capacity` slots: the window can never grow past the
-// configured maxInflight, so a slow follower cannot make the leader queue without bound.
+// configured inflightMax, so a slow follower cannot make the leader queue without bound.
 
 export class Inflights {
   private readonly lastIndexes: number[];

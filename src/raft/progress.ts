@@ -2,7 +2,7 @@
 //   probe     — the leader does not know where the follower's log matches its own. It sends one
 //               AppendEntries and waits (paused) for the answer or the next heartbeat.
 //   replicate — the follower is known to match up to matchIndex; the leader streams entries
-//               optimistically (nextIndex runs ahead of matchIndex) with up to maxInflight
+//               optimistically (nextIndex runs ahead of matchIndex) with up to inflightMax
 //               messages outstanding.
 //   snapshot  — the entries the follower needs were compacted; an InstallSnapshot is in flight
 //               and nothing else is sent until it is answered (or given up on).
@@ -26,9 +26,9 @@ export class Progress {
   snapshotElapsedTicks = 0;
   readonly inflights: Inflights;
 
-  constructor(nextIndex: number, maxInflight: number) {
+  constructor(nextIndex: number, inflightMax: number) {
     this.nextIndex = nextIndex;
-    this.inflights = new Inflights(maxInflight);
+    this.inflights = new Inflights(inflightMax);
   }
 
   /** True when no AppendEntries with entries may be sent now. */

@@ -76,14 +76,14 @@ export class RaftLog {
   }
 
   /**
-   * Entries from `fromIndex` up to the last index, at most `maxEntries` of them and at most
+   * Entries from `fromIndex` up to the last index, at most `entriesMax` of them and at most
    * `maxBytes` of payload — except that the first entry always goes, even alone over the limit,
    * so one large entry cannot stall replication.
    */
-  slice(fromIndex: number, maxEntries: number, maxBytes: number): Entry[] {
+  slice(fromIndex: number, entriesMax: number, maxBytes: number): Entry[] {
     if (fromIndex <= this.snapshotMeta.index) this.fail(fromIndex, 'slice below the snapshot');
     const startOffset = fromIndex - this.snapshotMeta.index - 1;
-    const endOffset = Math.min(this.entries.length, startOffset + maxEntries);
+    const endOffset = Math.min(this.entries.length, startOffset + entriesMax);
     const result: Entry[] = [];
     let bytes = 0;
     for (let offset = startOffset; offset < endOffset; offset++) {

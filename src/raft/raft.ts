@@ -54,7 +54,7 @@ import type {
 } from './types.js';
 
 /** At most this many committed entries per Ready, so one Ready's apply step stays bounded. */
-const MAX_COMMITTED_ENTRIES_PER_READY = 4096;
+const COMMITTED_ENTRIES_PER_READY_MAX = 4096;
 
 /** Ticks without an InstallSnapshotResponse (in units of electionTicks) before the leader probes again. */
 const SNAPSHOT_TIMEOUT_ELECTIONS = 2;
@@ -88,7 +88,7 @@ export class RaftNode {
 
   private messages: Message[] = [];
   private messagesAfterPersist: Message[] = [];
-  private readonly maxQueuedMessages: number;
+  private readonly queuedMessagesMax: number;
   private droppedMessages = 0;
 
   private outstandingReady: Ready | null = null;
@@ -124,7 +124,7 @@ export class RaftNode {
     }
     // Enough room for a full round of replication and voting traffic per peer many times over;
     // a host that stops collecting Readies loses messages (Raft tolerates loss) instead of memory.
-    this.maxQueuedMessages = 1024 + this.voters.length * (config.maxInflight + 8) * 16;
+    this.queuedMessagesMax = 1024 + this.voters.length * (config.inflightMax + 8) * 16;
     this.lastSoftState = { leader: this.leader, role: this.role };
     // What the disk holds: if the term was adopted above, the first Ready persists the new hard state.
     this.lastHardState = restore === undefined ? { term: 0, vote: NO_NODE, commit: 0 } : { ...restore.hardState, commit: this.log.commitIndex };
@@ -199,7 +199,7 @@ export class RaftNode {
     // Every entry up to lastIndex is now persisted or in this Ready, which the host persists
     // before it applies: so committed entries may run up to commit (which is <= lastIndex).
     const applyFrom = Math.max(this.appliedIndex, snapshot === null ? 0 : snapshot.index) + 1;
-    const applyTo = Math.min(this.log.commitIndex, applyFrom - 1 + MAX_COMMITTED_ENTRIES_PER_READY);
+    const applyTo = Math.min(this.log.commitIndex, applyFrom - 1 + COMMITTED_ENTRIES_PER_READY_MAX);
     const committedEntries = applyFrom <= applyTo ? this.log.range(applyFrom, applyTo) : [];
     const result: Ready = {
       softState,
@@ -416,7 +416,7 @@ export class RaftNode {
     this.resetElectionTimer();
     const nextIndex = this.log.lastIndex() + 1;
     for (const peer of this.voters) {
-      if (peer !== this.id) this.progress.set(peer, new Progress(nextIndex, this.config.maxInflight));
+      if (peer !== this.id) this.progress.set(peer, new Progress(nextIndex, this.config.inflightMax));
     }
     // An entry of the new term lets earlier terms' entries commit (they cannot by counting).
     this.log.append([{ term: this.term, index: nextIndex, data: new Uint8Array(0) }]);
@@ -752,9 +752,9 @@ export class RaftNode {
     }
   }
 
-  /** Send appends to `peer` until its window closes or it has everything; bounded by maxInflight. */
+  /** Send appends to `peer` until its window closes or it has everything; bounded by inflightMax. */
   private sendAppendsWhileOpen(peer: NodeId): void {
-    for (let sent = 0; sent <= this.config.maxInflight; sent++) {
+    for (let sent = 0; sent <= this.config.inflightMax; sent++) {
       if (!this.sendAppend(peer, false)) return;
     }
   }
@@ -774,7 +774,7 @@ export class RaftNode {
       return this.sendSnapshot(peer, peerProgress);
     }
     const entries = peerProgress.nextIndex <= this.log.lastIndex()
-      ? this.log.slice(peerProgress.nextIndex, this.config.maxBatchEntries, this.config.maxBatchBytes)
+      ? this.log.slice(peerProgress.nextIndex, this.config.batchEntriesMax, this.config.batchBytesMax)
       : [];
     if (entries.length === 0 && !sendIfEmpty) return false;
     this.send({ type: 'AppendEntries', from: this.id, to: peer, term: this.term, prevLogIndex, prevLogTerm, entries, commit: this.log.commitIndex }, false);
@@ -809,7 +809,7 @@ export class RaftNode {
   // ---------------------------------------------------------------------------------------------
 
   private send(message: Message, afterPersist: boolean): void {
-    if (this.messages.length + this.messagesAfterPersist.length >= this.maxQueuedMessages) {
+    if (this.messages.length + this.messagesAfterPersist.length >= this.queuedMessagesMax) {
       this.droppedMessages += 1;
       return;
     }

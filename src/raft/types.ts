@@ -7,7 +7,7 @@
 // 2^53, which at a million entries a second lasts 285 years). Index 0 / term 0 mean "nothing":
 // the log's first real entry has index 1.
 
-import type { Prng } from './prng.js';
+import type { Prng } from '../random/prng.js';
 
 /** A node's id: a positive safe integer. `NO_NODE` (0) means "none" (no vote, no known leader). */
 export type NodeId = number;
@@ -177,11 +177,11 @@ export interface RaftConfig {
   /** A leader that has not heard from a quorum within electionTicks steps down. */
   readonly checkQuorum: boolean;
   /** Outstanding AppendEntries to one follower in replicate state: 1 = stop-and-wait, N = pipelining. */
-  readonly maxInflight: number;
+  readonly inflightMax: number;
   /** At most this many entries per AppendEntries. */
-  readonly maxBatchEntries: number;
+  readonly batchEntriesMax: number;
   /** At most this many payload bytes per AppendEntries (a single larger entry still goes, alone). */
-  readonly maxBatchBytes: number;
+  readonly batchBytesMax: number;
   /** The core's only source of randomness (election timeout jitter). */
   readonly prng: Prng;
 }

@@ -2,7 +2,7 @@
 // with a verbose trace. Exit code 0 when every seed passed, 1 when any failed, 2 on bad usage.
 
 import { Command, InvalidArgumentError, integerOption, parseOptions } from '../cli/options.js';
-import { DEFAULT_FAULT_TICKS, describeConfig, MAX_SEED, runRandomSeed, SimulationFailure, type RandomRunResult } from './random-run.js';
+import { DEFAULT_FAULT_TICKS, describeConfig, SEED_MAX, runRandomSeed, SimulationFailure, type RandomRunResult } from './random-run.js';
 
 const FAILURE_REPORTS_SHOWN = 3;
 
@@ -76,7 +76,7 @@ async function runSeeds(options: SimOptions): Promise<number> {
   const failures: SimulationFailure[] = [];
   const startMs = performance.now();
   const lastSeed = options.firstSeed + options.seeds - 1;
-  if (lastSeed >= MAX_SEED) throw new InvalidArgumentError(`--first-seed + --seeds must stay below 2^52`);
+  if (lastSeed >= SEED_MAX) throw new InvalidArgumentError(`--first-seed + --seeds must stay below 2^52`);
   if (options.quiet !== true) print(`running seeds ${options.firstSeed}..${lastSeed} (fault phase ${options.ticks} ticks each)`);
   for (let seed = options.firstSeed; seed <= lastSeed; seed++) {
     try {
@@ -106,8 +106,8 @@ export async function simCommand(argv: string[]): Promise<number> {
         'every event. A failing seed replays exactly with --seed.',
     )
     .option('--seeds <n>', 'how many seeds to run', integerOption('--seeds', 1, 10_000_000), 300)
-    .option('--first-seed <n>', 'the first seed of the range', integerOption('--first-seed', 0, MAX_SEED - 1), 1)
-    .option('--seed <n>', 'replay one seed and print every event', integerOption('--seed', 0, MAX_SEED - 1))
+    .option('--first-seed <n>', 'the first seed of the range', integerOption('--first-seed', 0, SEED_MAX - 1), 1)
+    .option('--seed <n>', 'replay one seed and print every event', integerOption('--seed', 0, SEED_MAX - 1))
     .option('--nodes <n>', 'cluster size for every seed (default: chosen by each seed among 3, 5, 7)', integerOption('--nodes', 1, 15))
     .option('--ticks <n>', 'length of the fault phase, in ticks of 10 ms simulated time', integerOption('--ticks', 1, 1_000_000), DEFAULT_FAULT_TICKS)
     .option('--quiet', 'print only the summary (and failures)');

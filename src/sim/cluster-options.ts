@@ -13,9 +13,9 @@ export const DEFAULT_SWITCHES: RaftSwitches = {
   heartbeatTicks: 1,
   preVote: true,
   checkQuorum: true,
-  maxInflight: 4,
-  maxBatchEntries: 64,
-  maxBatchBytes: 64 * 1024,
+  inflightMax: 4,
+  batchEntriesMax: 64,
+  batchBytesMax: 64 * 1024,
 };
 
 export interface ClusterOptions {

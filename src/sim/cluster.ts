@@ -11,7 +11,7 @@
 import { ClusterInvariants, type NodeObservation } from '../check/cluster-invariants.js';
 import { EMPTY_LOG_BASE, type LogBase } from '../check/log-matching.js';
 import { InvariantViolation } from '../check/violation.js';
-import { createPrng, type Prng } from '../raft/prng.js';
+import { createPrng, type Prng } from '../random/prng.js';
 import { RaftNode } from '../raft/raft.js';
 import type {
   Entry,
@@ -138,7 +138,7 @@ interface SyncCrashTrap {
 }
 
 /** Traps armed at once; the oldest is dropped beyond this. */
-const MAX_SYNC_CRASH_TRAPS = 8;
+const SYNC_CRASH_TRAPS_MAX = 8;
 
 type SimEvent =
   | { readonly kind: 'tick'; readonly node: NodeId; readonly incarnation: number }
@@ -162,7 +162,7 @@ type SimEvent =
  * backwards answering each other forever, amplified by duplication) fails here within seconds
  * instead of minutes.
  */
-const MAX_PENDING_EVENTS = 200_000;
+const PENDING_EVENTS_MAX = 200_000;
 
 /**
  * Bound on events within one millisecond of simulated time. Honest runs stay in the hundreds; a
@@ -170,10 +170,10 @@ const MAX_PENDING_EVENTS = 200_000;
  * backwards under a broken host, amplified by duplication) would otherwise run for minutes
  * before the queue bound stops it.
  */
-const MAX_EVENTS_PER_MS = 50_000;
+const EVENTS_PER_MS_MAX = 50_000;
 
 /** Bound on Ready rounds completed back to back without persistence in one pump. */
-const MAX_IMMEDIATE_READIES = 10_000;
+const IMMEDIATE_READIES_MAX = 10_000;
 
 /** How many recent snapshots a host keeps for InstallSnapshot messages the core already queued. */
 const SNAPSHOTS_KEPT = 8;
@@ -242,7 +242,7 @@ export class SimCluster {
   readonly schedulePrng: Prng;
   readonly stats: ClusterStats;
   readonly proposals: Proposal[] = [];
-  private readonly queue = new EventQueue<SimEvent>(MAX_PENDING_EVENTS);
+  private readonly queue = new EventQueue<SimEvent>(PENDING_EVENTS_MAX);
   private readonly hosts: NodeHost[];
   private readonly faultPrng: Prng;
   private readonly syncCrashTraps: SyncCrashTrap[] = [];
@@ -344,8 +344,8 @@ export class SimCluster {
     if (event.timeUs - this.burstStartUs >= 1000) {
       this.burstStartUs = event.timeUs;
       this.burstEvents = 0;
-    } else if (++this.burstEvents > MAX_EVENTS_PER_MS) {
-      throw new Error(`event storm: more than ${MAX_EVENTS_PER_MS} events within 1 ms of simulated time (from ${(this.burstStartUs / 1000).toFixed(3)} ms)`);
+    } else if (++this.burstEvents > EVENTS_PER_MS_MAX) {
+      throw new Error(`event storm: more than ${EVENTS_PER_MS_MAX} events within 1 ms of simulated time (from ${(this.burstStartUs / 1000).toFixed(3)} ms)`);
     }
     const payload = event.payload;
     switch (payload.kind) {
@@ -429,7 +429,7 @@ export class SimCluster {
   // -------------------------------------------------------------------------------------------
 
   private pump(host: NodeHost): void {
-    for (let round = 0; round < MAX_IMMEDIATE_READIES; round++) {
+    for (let round = 0; round < IMMEDIATE_READIES_MAX; round++) {
       const core = host.core;
       if (core === null || host.readyInFlight !== null || !core.hasReady()) return;
       const ready = core.ready();
@@ -477,7 +477,7 @@ export class SimCluster {
       }
       this.completeReady(host);
     }
-    throw new Error(`node ${host.id}: more than ${MAX_IMMEDIATE_READIES} Ready rounds in one event without any persistence`);
+    throw new Error(`node ${host.id}: more than ${IMMEDIATE_READIES_MAX} Ready rounds in one event without any persistence`);
   }
 
   private completeReady(host: NodeHost): void {
@@ -643,7 +643,7 @@ export class SimCluster {
     const armed = trap.remaining > 0 && trap.expiresAtUs > this.nowUsValue;
     if (armed) {
       this.syncCrashTraps.push(trap);
-      if (this.syncCrashTraps.length > MAX_SYNC_CRASH_TRAPS) this.syncCrashTraps.shift();
+      if (this.syncCrashTraps.length > SYNC_CRASH_TRAPS_MAX) this.syncCrashTraps.shift();
       this.note(0, `armed crash during sync: ${trap.remaining} of nodes ${nodes.join(',')} syncing ${trap.target}, for ${((trap.expiresAtUs - this.nowUsValue) / 1000).toFixed(1)} ms`);
     }
     return { crashedNow, armed };

@@ -4,7 +4,7 @@
 // seeded prefix of the unsynced writes (a torn write: like a write-ahead log whose tail record
 // was half on disk, the prefix may end in the middle of an entries batch).
 
-import type { Prng } from '../raft/prng.js';
+import type { Prng } from '../random/prng.js';
 import type { Entry, HardState, SnapshotMeta } from '../raft/types.js';
 
 export interface StoredSnapshot {

@@ -34,7 +34,7 @@ export function livenessBoundUs(cluster: SimCluster): number {
     lowestApplied = Math.min(lowestApplied, view.applied);
   }
   const backlogEntries = Math.max(0, lastIndex - lowestApplied);
-  const entriesPerAppend = Math.max(1, Math.min(raft.maxBatchEntries, Math.floor(raft.maxBatchBytes / PAYLOAD_BYTES)));
+  const entriesPerAppend = Math.max(1, Math.min(raft.batchEntriesMax, Math.floor(raft.batchBytesMax / PAYLOAD_BYTES)));
   const roundUs = 2 * cluster.network.currentFaults.latencyUsMax + 2 * fsyncUsMax + tickUs;
   return Math.ceil(electionsUs + Math.ceil(backlogEntries / entriesPerAppend) * roundUs);
 }

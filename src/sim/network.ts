@@ -3,7 +3,7 @@
 // twice, and after what delay (a short latency, or now and then a long one that reorders it
 // behind later messages). The cluster schedules the deliveries; this class holds no queue.
 
-import type { Prng } from '../raft/prng.js';
+import type { Prng } from '../random/prng.js';
 import type { NodeId } from '../raft/types.js';
 
 export interface NetworkFaults {

@@ -5,7 +5,7 @@
 // and the run must reach liveness: a leader, a committed probe, every node converged, and every
 // acknowledged proposal in every node's applied state.
 
-import { createPrng, type Prng } from '../raft/prng.js';
+import { createPrng, type Prng } from '../random/prng.js';
 import type { NodeId } from '../raft/types.js';
 import { SimCluster, type ClusterStats, type SyncCrashTarget } from './cluster.js';
 import { clusterOptions, DEFAULT_SWITCHES, type RaftSwitches } from './cluster-options.js';
@@ -82,14 +82,14 @@ export class SimulationFailure extends Error {
 
 // The config stream is derived from the seed but apart from the cluster's own streams.
 const CONFIG_STREAM_OFFSET = 2 ** 40;
-export const MAX_SEED = 2 ** 52;
+export const SEED_MAX = 2 ** 52;
 
 function pick<T>(prng: Prng, options: readonly T[]): T {
   return options[prng.nextInt(0, options.length)]!;
 }
 
 export function randomRunConfig(seed: number, nodesOverride?: number): RandomRunConfig {
-  if (!Number.isSafeInteger(seed) || seed < 0 || seed >= MAX_SEED) throw new RangeError(`seed must be an integer in [0, 2^52), got ${seed}`);
+  if (!Number.isSafeInteger(seed) || seed < 0 || seed >= SEED_MAX) throw new RangeError(`seed must be an integer in [0, 2^52), got ${seed}`);
   const prng = createPrng(seed + CONFIG_STREAM_OFFSET);
   const nodes = pick(prng, [3, 3, 5, 5, 7]);
   const raft: RaftSwitches = {
@@ -97,10 +97,10 @@ export function randomRunConfig(seed: number, nodesOverride?: number): RandomRun
     heartbeatTicks: pick(prng, [1, 1, 2, 3]),
     preVote: prng.chance(0.5),
     checkQuorum: prng.chance(0.5),
-    maxInflight: prng.nextInt(1, 9),
-    maxBatchEntries: prng.nextInt(1, 65),
+    inflightMax: prng.nextInt(1, 9),
+    batchEntriesMax: prng.nextInt(1, 65),
     // Payloads are 8 bytes: 8 bytes forces one entry per append, 64 allows eight.
-    maxBatchBytes: pick(prng, [8, 64, 512, 64 * 1024]),
+    batchBytesMax: pick(prng, [8, 64, 512, 64 * 1024]),
   };
   return {
     nodes: nodesOverride ?? nodes,
@@ -117,7 +117,7 @@ export function describeConfig(config: RandomRunConfig): string {
   const raft = config.raft;
   return (
     `${config.nodes} nodes, preVote ${raft.preVote ? 'on' : 'off'}, checkQuorum ${raft.checkQuorum ? 'on' : 'off'}, ` +
-    `heartbeat ${raft.heartbeatTicks}/${raft.electionTicks} ticks, inflight ${raft.maxInflight}, batch ${raft.maxBatchEntries} entries / ${raft.maxBatchBytes} B, ` +
+    `heartbeat ${raft.heartbeatTicks}/${raft.electionTicks} ticks, inflight ${raft.inflightMax}, batch ${raft.batchEntriesMax} entries / ${raft.batchBytesMax} B, ` +
     `fsync ≤ ${config.fsyncUsMax / 1000} ms, torn writes ${config.tornWriteProbability}, compaction ${config.compactionProbability} (≥ ${config.compactionMinEntries}), ` +
     `fault chance ${config.faultChance}`
   );

@@ -33,9 +33,9 @@ export interface StorageOptionsInput {
    */
   readonly batchWindowUs?: number;
   /** Batched: at most this many append calls share one sync (default 1024). */
-  readonly batchMaxAppends?: number;
+  readonly batchAppendsMax?: number;
   /** Batched: at most this many framed bytes share one sync (default 4 MiB; one larger append still goes alone). */
-  readonly batchMaxBytes?: number;
+  readonly batchBytesMax?: number;
   /** Default 'none'. */
   readonly logCodec?: string;
   /** Default 'none'. */
@@ -56,8 +56,8 @@ export interface StorageSettings {
   readonly fsync: FsyncPolicy;
   readonly safety: StorageSafety;
   readonly batchWindowUs: number;
-  readonly batchMaxAppends: number;
-  readonly batchMaxBytes: number;
+  readonly batchAppendsMax: number;
+  readonly batchBytesMax: number;
   readonly logCodec: CodecSpec;
   readonly snapshotCodec: CodecSpec;
   readonly segmentSizeBytes: number;
@@ -105,8 +105,8 @@ export function resolveStorageOptions(input: StorageOptionsInput = {}): StorageS
     fsync,
     safety: fsync === 'none' ? 'unsafe' : 'safe',
     batchWindowUs: integerIn('storage.batchWindowUs', input.batchWindowUs, 0, 0, 1_000_000),
-    batchMaxAppends: integerIn('storage.batchMaxAppends', input.batchMaxAppends, 1024, 1, 1_000_000),
-    batchMaxBytes: integerIn('storage.batchMaxBytes', input.batchMaxBytes, 4 * 1024 * 1024, 1, 1024 * 1024 * 1024),
+    batchAppendsMax: integerIn('storage.batchAppendsMax', input.batchAppendsMax, 1024, 1, 1_000_000),
+    batchBytesMax: integerIn('storage.batchBytesMax', input.batchBytesMax, 4 * 1024 * 1024, 1, 1024 * 1024 * 1024),
     logCodec: codecOption('storage.logCodec', input.logCodec),
     snapshotCodec: codecOption('storage.snapshotCodec', input.snapshotCodec),
     segmentSizeBytes: integerIn('storage.segmentSizeBytes', input.segmentSizeBytes, 64 * 1024 * 1024, 4096, 4 * 1024 * 1024 * 1024),

@@ -8,7 +8,7 @@ import type { Entry, HardState } from '../raft/types.js';
 
 export const RECORD_HEADER_BYTES = 16;
 /** No single record may exceed this: a bigger length field is taken as damage, not as data. */
-export const RECORD_PAYLOAD_MAX_BYTES = 256 * 1024 * 1024;
+export const RECORD_PAYLOAD_BYTES_MAX = 256 * 1024 * 1024;
 
 // Types 2 (entries) and 3 (hard state) were format version 1's separate records for one append;
 // a torn write could keep the first without the second. Version 2 writes each append as one
@@ -58,8 +58,8 @@ function putUint64(bytes: Uint8Array, offset: number, value: number): void {
  * (at offset + RECORD_HEADER_BYTES), so a payload can be encoded in place without a copy.
  */
 export function writeRecordHeader(target: Uint8Array, offset: number, type: RecordType, codecId: CodecId, payloadBytes: number): void {
-  if (payloadBytes > RECORD_PAYLOAD_MAX_BYTES) {
-    throw new RangeError(`record payload of ${payloadBytes} bytes exceeds the ${RECORD_PAYLOAD_MAX_BYTES}-byte limit`);
+  if (payloadBytes > RECORD_PAYLOAD_BYTES_MAX) {
+    throw new RangeError(`record payload of ${payloadBytes} bytes exceeds the ${RECORD_PAYLOAD_BYTES_MAX}-byte limit`);
   }
   const payloadStart = offset + RECORD_HEADER_BYTES;
   putUint32(target, offset, payloadBytes);
@@ -106,7 +106,7 @@ export function parseRecordAt(bytes: Uint8Array, offset: number): ParsedRecord {
   const codecId = view.getUint8(5);
   if (!isRecordType(type)) return { kind: 'bad', reason: `unknown record type ${type}`, incomplete: false };
   if (!isCodecId(codecId)) return { kind: 'bad', reason: `unknown codec id ${codecId}`, incomplete: false };
-  if (payloadBytes > RECORD_PAYLOAD_MAX_BYTES) return { kind: 'bad', reason: `record length ${payloadBytes} exceeds the limit`, incomplete: false };
+  if (payloadBytes > RECORD_PAYLOAD_BYTES_MAX) return { kind: 'bad', reason: `record length ${payloadBytes} exceeds the limit`, incomplete: false };
   const payloadStart = offset + RECORD_HEADER_BYTES;
   if (payloadStart + payloadBytes > bytes.byteLength) {
     return {

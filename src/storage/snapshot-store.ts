@@ -27,7 +27,7 @@ export const SNAPSHOT_FORMAT_VERSION = 1;
 /** Raw bytes per compressed body frame: big enough for a good ratio, small enough to hold in memory. */
 export const SNAPSHOT_FRAME_RAW_BYTES = 1024 * 1024;
 /** A stored frame larger than this is damage (incompressible data grows by well under 1 %). */
-const SNAPSHOT_FRAME_STORED_MAX_BYTES = 2 * SNAPSHOT_FRAME_RAW_BYTES + 65_536;
+const SNAPSHOT_FRAME_STORED_BYTES_MAX = 2 * SNAPSHOT_FRAME_RAW_BYTES + 65_536;
 const FRAME_HEADER_BYTES = 8;
 const HEADER_FIXED_BYTES = 60;
 const VOTERS_MAX = 4096;
@@ -353,7 +353,7 @@ export class SnapshotStore {
         const view = new DataView(frameHeader.buffer);
         const storedBytes = view.getUint32(0, true);
         const frameRawBytes = view.getUint32(4, true);
-        if (storedBytes > SNAPSHOT_FRAME_STORED_MAX_BYTES || frameRawBytes > SNAPSHOT_FRAME_RAW_BYTES || offset + FRAME_HEADER_BYTES + storedBytes > end) {
+        if (storedBytes > SNAPSHOT_FRAME_STORED_BYTES_MAX || frameRawBytes > SNAPSHOT_FRAME_RAW_BYTES || offset + FRAME_HEADER_BYTES + storedBytes > end) {
           throw new StorageCorruptionError(info.path, offset, `implausible frame (stored ${storedBytes} bytes, raw ${frameRawBytes} bytes)`);
         }
         const stored = await readExactly(file, storedBytes, offset + FRAME_HEADER_BYTES);

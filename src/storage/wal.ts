@@ -52,7 +52,7 @@
 //
 // DURABILITY: an append resolves when its record is written and, under 'always' and 'batched',
 // fdatasync'ed. 'always' syncs every append call separately. 'batched' writes every append queued
-// (up to batchMaxAppends / batchMaxBytes) with one write() and one fdatasync: appends that arrive
+// (up to batchAppendsMax / batchBytesMax) with one write() and one fdatasync: appends that arrive
 // while a sync is in flight, or within the window, share the next sync. 'none' never syncs
 // (labelled unsafe), not even at segment rollover. Under 'always' and 'batched' new segment files
 // are fsync'ed and so is the directory. A failed write or
@@ -105,7 +105,7 @@ export interface WalRecovered {
 }
 
 /** Appends waiting for the writer; past this, append() rejects instead of queueing without end. */
-export const WAL_QUEUE_MAX_APPENDS = 65_536;
+export const WAL_QUEUE_APPENDS_MAX = 65_536;
 
 const SEGMENT_NAME = /^(\d{16})\.wal$/;
 
@@ -118,13 +118,13 @@ interface Segment {
   readonly path: string;
   sizeBytes: number;
   /** The highest entry index in any append record of this segment (0 if none). */
-  maxEntryIndex: number;
+  entryIndexMax: number;
 }
 
 interface PendingAppend {
   /** The framed append record; a promise only while a compressing codec works on it. */
   readonly framed: Uint8Array | Promise<Uint8Array>;
-  readonly maxEntryIndex: number;
+  readonly entryIndexMax: number;
   readonly hardState: HardState | null;
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
@@ -221,7 +221,7 @@ export class WriteAheadLog {
       if (previous !== undefined && sequence !== previous.sequence + 1) {
         throw new StorageCorruptionError(join(walDir, name), 0, `segment ${previous.sequence + 1} is missing (found ${previous.sequence} then ${sequence})`);
       }
-      segments.push({ sequence, path: join(walDir, name), sizeBytes: 0, maxEntryIndex: 0 });
+      segments.push({ sequence, path: join(walDir, name), sizeBytes: 0, entryIndexMax: 0 });
     }
 
     const replay = new Replay(base);
@@ -269,7 +269,7 @@ export class WriteAheadLog {
     if (segments.length === 0) {
       const sequence = firstFreeSequence;
       activeFile = await WriteAheadLog.createSegment(walDir, sequence, replay.hardState, settings, settings.fsync !== 'none');
-      segments.push({ sequence, path: activeFile.path, sizeBytes: await activeFile.sizeBytes(), maxEntryIndex: 0 });
+      segments.push({ sequence, path: activeFile.path, sizeBytes: await activeFile.sizeBytes(), entryIndexMax: 0 });
     } else {
       activeFile = await fileOps.open(segments[segments.length - 1]!.path, 'read-write');
     }
@@ -363,7 +363,7 @@ export class WriteAheadLog {
           if (typeof decoded === 'string') return decoded;
           const last = decoded[decoded.length - 1];
           if (last === undefined) return 'append record says it holds entries but its batch is empty';
-          segment.maxEntryIndex = Math.max(segment.maxEntryIndex, last.index);
+          segment.entryIndexMax = Math.max(segment.entryIndexMax, last.index);
           const problem = replay.applyEntries(decoded);
           if (problem !== null) return problem;
         } else if (codecId !== CODEC_ID.none) {
@@ -521,7 +521,7 @@ export class WriteAheadLog {
       throw new StorageUsageError(`cannot compact to ${snapshotIndex}: the newest saved snapshot is at ${this.base.index}`);
     }
     const removed: Segment[] = [];
-    while (this.segments.length > 1 && this.segments[0]!.maxEntryIndex <= snapshotIndex) removed.push(this.segments.shift()!);
+    while (this.segments.length > 1 && this.segments[0]!.entryIndexMax <= snapshotIndex) removed.push(this.segments.shift()!);
     for (const segment of removed) await this.settings.fileOps.unlink(segment.path);
     if (removed.length > 0) await this.settings.fileOps.syncDirectory(this.dir);
     return removed.map((segment) => segment.path);
@@ -546,8 +546,8 @@ export class WriteAheadLog {
   }
 
   private validateAppend(entries: readonly Entry[], hardState: HardState | null): void {
-    if (this.queue.length >= WAL_QUEUE_MAX_APPENDS) {
-      throw new StorageUsageError(`${WAL_QUEUE_MAX_APPENDS} appends are already queued; wait for some to resolve`);
+    if (this.queue.length >= WAL_QUEUE_APPENDS_MAX) {
+      throw new StorageUsageError(`${WAL_QUEUE_APPENDS_MAX} appends are already queued; wait for some to resolve`);
     }
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
@@ -601,11 +601,11 @@ export class WriteAheadLog {
     return framed;
   }
 
-  private enqueue(framed: Uint8Array | Promise<Uint8Array>, maxEntryIndex: number, hardState: HardState | null): Promise<void> {
+  private enqueue(framed: Uint8Array | Promise<Uint8Array>, entryIndexMax: number, hardState: HardState | null): Promise<void> {
     // A rejected framing is reported through the writer, in order; keep it from being unhandled meanwhile.
     if (!(framed instanceof Uint8Array)) framed.catch(() => undefined);
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ framed, maxEntryIndex, hardState, resolve, reject });
+      this.queue.push({ framed, entryIndexMax, hardState, resolve, reject });
       this.startWriter();
     });
   }
@@ -631,8 +631,8 @@ export class WriteAheadLog {
         const batch: PendingAppend[] = [];
         const chunks: Uint8Array[] = [];
         let batchBytes = 0;
-        const maxAppends = policy === 'always' ? 1 : this.settings.batchMaxAppends;
-        while (this.queue.length > 0 && batch.length < maxAppends) {
+        const appendsMax = policy === 'always' ? 1 : this.settings.batchAppendsMax;
+        while (this.queue.length > 0 && batch.length < appendsMax) {
           const pending = this.queue[0]!;
           let framed: Uint8Array;
           try {
@@ -641,7 +641,7 @@ export class WriteAheadLog {
             this.fail(new StorageIoError('encode', this.active.path, errorCodeOf(error), messageOf(error)), batch);
             return;
           }
-          if (batch.length > 0 && batchBytes + framed.byteLength > this.settings.batchMaxBytes) break;
+          if (batch.length > 0 && batchBytes + framed.byteLength > this.settings.batchBytesMax) break;
           this.queue.shift();
           batch.push(pending);
           chunks.push(framed);
@@ -705,7 +705,7 @@ export class WriteAheadLog {
       this.counters.recordSync(performance.now() * 1000 - startUs);
     }
     for (const pending of batch) {
-      if (pending.maxEntryIndex > segment.maxEntryIndex) segment.maxEntryIndex = pending.maxEntryIndex;
+      if (pending.entryIndexMax > segment.entryIndexMax) segment.entryIndexMax = pending.entryIndexMax;
       if (pending.hardState !== null) this.writtenHardState = pending.hardState;
       pending.resolve();
     }
@@ -722,7 +722,7 @@ export class WriteAheadLog {
     const createStartUs = performance.now() * 1000;
     this.active = await WriteAheadLog.createSegment(this.dir, sequence, this.writtenHardState, this.settings, sync);
     if (sync) this.counters.recordSync(performance.now() * 1000 - createStartUs);
-    const segment: Segment = { sequence, path: this.active.path, sizeBytes: await this.active.sizeBytes(), maxEntryIndex: 0 };
+    const segment: Segment = { sequence, path: this.active.path, sizeBytes: await this.active.sizeBytes(), entryIndexMax: 0 };
     this.segments.push(segment);
     this.counters.records += 2; // the segment header and the carried-over hard state
     this.counters.bytesWritten += segment.sizeBytes;

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { SkipList, compareBytes } from '../../src/kv/skiplist.js';
-import { createPrng } from '../../src/raft/prng.js';
+import { createPrng } from '../../src/random/prng.js';
 import { orderedMapContract } from './ordered-map-contract.js';
 import { ABSENT } from '../../src/kv/ordered-map.js';
 

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { createPrng } from '../../src/raft/prng.js';
+import { createPrng } from '../../src/random/prng.js';
 import { SkipList } from '../../src/kv/skiplist.js';
 import { KvStateMachine } from '../../src/kv/state-machine.js';
 import { SnapshotFormatError, decodeSnapshot, encodeSnapshot, type SnapshotContents } from '../../src/kv/snapshot-format.js';

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Entry } from '../../src/raft/types.js';
-import { createPrng } from '../../src/raft/prng.js';
+import { createPrng } from '../../src/random/prng.js';
 import { SkipList } from '../../src/kv/skiplist.js';
 import { KvStateMachine, StateMachineOrderError, type ApplyResult, type KvLimits } from '../../src/kv/state-machine.js';
 import { decodeResponse, type KvCommand, type KvResponse } from '../../src/kv/commands.js';

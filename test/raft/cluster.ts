@@ -5,7 +5,7 @@
 // src/sim/.
 
 import { RaftNode } from '../../src/raft/raft.js';
-import { createPrng } from '../../src/raft/prng.js';
+import { createPrng } from '../../src/random/prng.js';
 import type { Entry, HardState, Message, NodeId, RaftConfig, Ready, SnapshotMeta } from '../../src/raft/types.js';
 
 export interface NodeDisk {
@@ -26,9 +26,9 @@ export function makeConfig(id: NodeId, voters: readonly NodeId[], overrides: Con
     heartbeatTicks: 1,
     preVote: false,
     checkQuorum: false,
-    maxInflight: 4,
-    maxBatchEntries: 64,
-    maxBatchBytes: 1 << 20,
+    inflightMax: 4,
+    batchEntriesMax: 64,
+    batchBytesMax: 1 << 20,
     prng: createPrng(seed),
     ...overrides,
   };
@@ -153,10 +153,10 @@ export class TestCluster {
   }
 
   /** Process and deliver until quiet (bounded). */
-  stabilize(maxWaves = 200): void {
+  stabilize(wavesMax = 200): void {
     this.processAll();
-    for (let wave = 0; wave < maxWaves && this.inFlight.length > 0; wave++) this.deliverWave();
-    if (this.inFlight.length > 0) throw new Error(`cluster did not quiesce in ${maxWaves} waves`);
+    for (let wave = 0; wave < wavesMax && this.inFlight.length > 0; wave++) this.deliverWave();
+    if (this.inFlight.length > 0) throw new Error(`cluster did not quiesce in ${wavesMax} waves`);
   }
 
   tick(id: NodeId, times = 1): void {

@@ -4,7 +4,7 @@ import { TestCluster } from './cluster.js';
 import { allMessages, drain, newNode, nodeWithLog, ofType, tickUntilCampaign } from './drive.js';
 import { RaftNode } from '../../src/raft/raft.js';
 import { makeConfig } from './cluster.js';
-import { createPrng } from '../../src/raft/prng.js';
+import { createPrng } from '../../src/random/prng.js';
 
 for (const size of [1, 3, 5]) {
   test(`a ${size}-node cluster elects exactly one leader and commits its no-op`, () => {

@@ -201,15 +201,15 @@ function appendsTo(messages: Message[], to: number): AppendEntriesRequest[] {
   return ofType(messages, 'AppendEntries').filter((m) => m.to === to && m.entries.length > 0);
 }
 
-test('maxInflight: exactly N appends outstanding to a follower, and each ack frees one slot', () => {
-  for (const maxInflight of [1, 3]) {
-    const cluster = electedWithQuietFollowers({ maxInflight, maxBatchEntries: 1 });
+test('inflightMax: exactly N appends outstanding to a follower, and each ack frees one slot', () => {
+  for (const inflightMax of [1, 3]) {
+    const cluster = electedWithQuietFollowers({ inflightMax, batchEntriesMax: 1 });
     const leader = cluster.node(1);
     for (let i = 0; i < 10; i++) leader.propose(bytes(`p${i}`));
     const sent = allMessages(drain(leader));
     const toTwo = appendsTo(sent, 2);
-    assert.equal(toTwo.length, maxInflight, `maxInflight ${maxInflight}: not ${maxInflight + 1}`);
-    assert.equal(leader.status().progress!.get(2)!.inflight, maxInflight);
+    assert.equal(toTwo.length, inflightMax, `inflightMax ${inflightMax}: not ${inflightMax + 1}`);
+    assert.equal(leader.status().progress!.get(2)!.inflight, inflightMax);
     // Deliver the first append only; its ack frees exactly one slot, which is refilled at once.
     const follower = cluster.node(2);
     follower.step(toTwo[0]!);
@@ -217,12 +217,12 @@ test('maxInflight: exactly N appends outstanding to a follower, and each ack fre
     leader.step(ack);
     const refill = appendsTo(allMessages(drain(leader)), 2);
     assert.equal(refill.length, 1);
-    assert.equal(leader.status().progress!.get(2)!.inflight, maxInflight);
+    assert.equal(leader.status().progress!.get(2)!.inflight, inflightMax);
   }
 });
 
-test('batching: at most maxBatchEntries per append', () => {
-  const cluster = electedWithQuietFollowers({ maxInflight: 1, maxBatchEntries: 3 });
+test('batching: at most batchEntriesMax per append', () => {
+  const cluster = electedWithQuietFollowers({ inflightMax: 1, batchEntriesMax: 3 });
   const leader = cluster.node(1);
   cluster.isolate(3);
   for (let i = 0; i < 10; i++) leader.propose(bytes(`p${i}`));
@@ -231,8 +231,8 @@ test('batching: at most maxBatchEntries per append', () => {
   assert.deepEqual(sizes, [1, 3, 3, 3], 'the first proposal goes alone, the rest wait in batches of 3');
 });
 
-test('batching: at most maxBatchBytes of payload per append; a larger entry goes alone', () => {
-  const cluster = electedWithQuietFollowers({ maxInflight: 1, maxBatchBytes: 10 });
+test('batching: at most batchBytesMax of payload per append; a larger entry goes alone', () => {
+  const cluster = electedWithQuietFollowers({ inflightMax: 1, batchBytesMax: 10 });
   const leader = cluster.node(1);
   cluster.isolate(3);
   const payloads = ['aaaa', 'bbbb', 'cccc', 'dddd', 'e'.repeat(25), 'ffff', 'gggg'];
@@ -270,7 +270,7 @@ test('heartbeats carry min(leader commit, follower match)', () => {
 });
 
 test('a replicate follower whose whole window was lost recovers via heartbeat responses', () => {
-  const cluster = electedWithQuietFollowers({ maxInflight: 2 });
+  const cluster = electedWithQuietFollowers({ inflightMax: 2 });
   cluster.dropIf = (m) => m.type === 'AppendEntries' && m.to === 2;
   for (let i = 0; i < 6; i++) cluster.propose(1, `x${i}`);
   cluster.stabilize();

@@ -1,7 +1,7 @@
 // A small script language for cluster scenarios, in the spirit of etcd's datadriven tests: each
 // line is one step or one expectation, so a scenario reads as the protocol's behaviour rather
 // than as test code. Lines:
-//   cluster <n> [key=value …]      start n nodes (keys: preVote, checkQuorum, maxInflight, …)
+//   cluster <n> [key=value …]      start n nodes (keys: preVote, checkQuorum, inflightMax, …)
 //   campaign <id>                  let <id> time out and campaign, then settle
 //   tick <id|all> [times]          tick one node (its messages settle) or all nodes
 //   propose <id> <text>            propose on <id> (must be leader), then settle

@@ -160,7 +160,7 @@ test('the snapshot goes to the host as metadata and a proposal after it still co
 test('sim bug 1: a follower whose lost inflight window was compacted away gets a snapshot', () => {
   // A replicate follower loses its whole window, then the leader compacts past it: the heartbeat
   // response recovery path used to find no term at nextIndex-1 and silently send nothing, forever.
-  const cluster = new TestCluster(3, { maxInflight: 2 });
+  const cluster = new TestCluster(3, { inflightMax: 2 });
   cluster.campaign(1);
   cluster.tickAll(1);
   cluster.dropIf = (m) => m.to === 3;

@@ -78,9 +78,9 @@ test('config validation names the bad field', () => {
   rejectsConfig(() => new RaftNode({ ...base, electionTicks: 1, heartbeatTicks: 1 }), 'electionTicks');
   rejectsConfig(() => new RaftNode({ ...base, heartbeatTicks: 0 }), 'heartbeatTicks');
   rejectsConfig(() => new RaftNode({ ...base, electionTicks: 10, heartbeatTicks: 6 }), 'heartbeatTicks');
-  rejectsConfig(() => new RaftNode({ ...base, maxInflight: 0 }), 'maxInflight');
-  rejectsConfig(() => new RaftNode({ ...base, maxBatchEntries: 0 }), 'maxBatchEntries');
-  rejectsConfig(() => new RaftNode({ ...base, maxBatchBytes: 0 }), 'maxBatchBytes');
+  rejectsConfig(() => new RaftNode({ ...base, inflightMax: 0 }), 'inflightMax');
+  rejectsConfig(() => new RaftNode({ ...base, batchEntriesMax: 0 }), 'batchEntriesMax');
+  rejectsConfig(() => new RaftNode({ ...base, batchBytesMax: 0 }), 'batchBytesMax');
   assert.doesNotThrow(() => new RaftNode({ ...base, electionTicks: 10, heartbeatTicks: 5 }));
 });
 

@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPrng } from '../../src/raft/prng.js';
+import { createPrng } from '../../src/random/prng.js';
 import type { Entry } from '../../src/raft/types.js';
 import { SimDisk } from '../../src/sim/disk.js';
 import { EventQueue } from '../../src/sim/event-queue.js';

@@ -34,8 +34,8 @@ test('the random runs covered every switch and every fault kind', (t) => {
     assert.ok(configs.some((config) => config.raft.preVote === flag), `preVote ${flag}`);
     assert.ok(configs.some((config) => config.raft.checkQuorum === flag), `checkQuorum ${flag}`);
   }
-  for (let inflight = 1; inflight <= 8; inflight++) assert.ok(configs.some((config) => config.raft.maxInflight === inflight), `maxInflight ${inflight}`);
-  assert.ok(configs.some((config) => config.raft.maxBatchEntries === 1) && configs.some((config) => config.raft.maxBatchEntries === 64));
+  for (let inflight = 1; inflight <= 8; inflight++) assert.ok(configs.some((config) => config.raft.inflightMax === inflight), `inflightMax ${inflight}`);
+  assert.ok(configs.some((config) => config.raft.batchEntriesMax === 1) && configs.some((config) => config.raft.batchEntriesMax === 64));
   const total = (pick: (result: RandomRunResult) => number): number => results.reduce((sum, result) => sum + pick(result), 0);
   const faults = {
     crashes: total((result) => result.stats.crashes),

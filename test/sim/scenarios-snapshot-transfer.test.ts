@@ -30,7 +30,7 @@ test('snapshot install: a follower that missed entries the others compacted away
 });
 
 test('a follower whose whole inflight window was lost, and whose entries were then compacted, recovers by snapshot (sim bug 1)', () => {
-  runScenario('lost window then compaction', { seed: 42, nodes: 3, raft: { maxInflight: 2, maxBatchEntries: 1 } }, [
+  runScenario('lost window then compaction', { seed: 42, nodes: 3, raft: { inflightMax: 2, batchEntriesMax: 1 } }, [
     { do: 'expect-leader', withinMs: 1_000, as: 'L' },
     { do: 'pick', as: ['F', 'G'], except: ['L'] },
     { do: 'propose', count: 3, tag: 'warm-up' },

@@ -34,7 +34,7 @@ test('storage options name the bad field', () => {
   assert.throws(() => resolveStorageOptions({ fsync: 'none' }), /storage\.fsync: 'none' never syncs.*allowUnsafe/);
   assert.equal(resolveStorageOptions({ fsync: 'none', allowUnsafe: true }).safety, 'unsafe');
   assert.equal(resolveStorageOptions({ fsync: 'batched' }).safety, 'safe');
-  assert.throws(() => resolveStorageOptions({ batchMaxAppends: 0 }), /storage\.batchMaxAppends: must be an integer from 1/);
+  assert.throws(() => resolveStorageOptions({ batchAppendsMax: 0 }), /storage\.batchAppendsMax: must be an integer from 1/);
 });
 
 for (const name of ['none', 'lz4', 'zstd:1', 'zstd:3', 'zstd:9']) {

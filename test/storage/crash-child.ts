@@ -1,7 +1,7 @@
 // Child process for the crash test: opens a store, runs the seeded append script with several
 // appends in flight, and prints "ack <n>" to stdout each time the n-th append resolves (stdout to
 // a pipe is synchronous on Linux, so a printed ack happened before any later kill). The parent
-// kills it with SIGKILL at a seeded moment. Bounded: it stops by itself after maxAppends or maxMs.
+// kills it with SIGKILL at a seeded moment. Bounded: it stops by itself after appendsMax or maxMs.
 //
 // With a tear spec the child instead kills itself in the middle of a write: the n-th write to a
 // WAL file puts only a seeded prefix of its bytes on disk, the child prints "tearing …" and
@@ -10,15 +10,15 @@
 //
 // argv: dir policy seed concurrency codec [tearAtWrite:tearSeed]
 
-import type { Prng } from '../../src/raft/prng.js';
-import { createPrng } from '../../src/raft/prng.js';
+import type { Prng } from '../../src/random/prng.js';
+import { createPrng } from '../../src/random/prng.js';
 import { realFileOps, type FileOps, type OpenMode, type StorageFile } from '../../src/storage/file-ops.js';
 import { Storage } from '../../src/storage/storage.js';
 import type { FsyncPolicy } from '../../src/storage/options.js';
 import { appendScript } from './fixtures.js';
 
-const MAX_APPENDS = 100_000;
-const MAX_RUN_MS = 15_000;
+const APPENDS_MAX = 100_000;
+const RUN_MS_MAX = 15_000;
 /** Half the tears land in a write's last bytes, where its last append's record ends. */
 const TEAR_NEAR_END_BYTES = 64;
 
@@ -94,13 +94,13 @@ async function main(): Promise<void> {
     onWarning: () => undefined,
   });
   const concurrency = Number(concurrencyText);
-  const deadline = Date.now() + MAX_RUN_MS;
+  const deadline = Date.now() + RUN_MS_MAX;
   process.stdout.write('ready\n');
   let issued = 0;
   let acked = 0;
   const inFlight = new Set<Promise<void>>();
   for (const step of appendScript(Number(seedText))) {
-    if (issued >= MAX_APPENDS || Date.now() > deadline) break;
+    if (issued >= APPENDS_MAX || Date.now() > deadline) break;
     const number = ++issued;
     const done = storage.append(step.entries, step.hardState).then(() => {
       if (number !== acked + 1) throw new Error(`append ${number} resolved before append ${acked + 1}`);

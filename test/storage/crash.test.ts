@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createPrng } from '../../src/raft/prng.js';
+import { createPrng } from '../../src/random/prng.js';
 import { Storage } from '../../src/storage/storage.js';
 import type { FsyncPolicy } from '../../src/storage/options.js';
 import { appendScript, assertRestorable, collectWarnings, entryData, withTempDir } from './fixtures.js';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPrng } from '../../src/raft/prng.js';
+import { createPrng } from '../../src/random/prng.js';
 import { RaftNode } from '../../src/raft/raft.js';
 import type { Entry, HardState, RaftConfig } from '../../src/raft/types.js';
 import type { StorageWarning } from '../../src/storage/options.js';
@@ -39,9 +39,9 @@ const RESTORE_CHECK_CONFIG: RaftConfig = {
   heartbeatTicks: 1,
   preVote: true,
   checkQuorum: true,
-  maxInflight: 4,
-  maxBatchEntries: 64,
-  maxBatchBytes: 1 << 20,
+  inflightMax: 4,
+  batchEntriesMax: 64,
+  batchBytesMax: 1 << 20,
   prng: createPrng(1),
 };
 

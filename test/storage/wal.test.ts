@@ -161,14 +161,14 @@ test('a log written with one codec reads back after the profile changes codec', 
   });
 });
 
-test('group commit respects batchMaxAppends and batchMaxBytes; a window gathers sequential appenders', async () => {
+test('group commit respects batchAppendsMax and batchBytesMax; a window gathers sequential appenders', async () => {
   await withTempDir(async (dir) => {
-    const limited = await Storage.open(join(dir, 'by-count'), { fsync: 'batched', batchMaxAppends: 8 });
+    const limited = await Storage.open(join(dir, 'by-count'), { fsync: 'batched', batchAppendsMax: 8 });
     await Promise.all(Array.from({ length: 64 }, (_, i) => limited.storage.append(makeEntries(i + 1, 1, 1), null)));
     assert.ok(limited.storage.counters().syncs >= 8, `at most 8 appends per sync: ${limited.storage.counters().syncs} syncs`);
     await limited.storage.close();
 
-    const bySize = await Storage.open(join(dir, 'by-bytes'), { fsync: 'batched', batchMaxBytes: 1024 });
+    const bySize = await Storage.open(join(dir, 'by-bytes'), { fsync: 'batched', batchBytesMax: 1024 });
     await Promise.all(Array.from({ length: 30 }, (_, i) => bySize.storage.append(makeEntries(i + 1, 1, 1), null)));
     const { syncs, bytesWritten } = bySize.storage.counters();
     assert.ok(bytesWritten > 3000);

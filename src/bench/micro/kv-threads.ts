@@ -32,7 +32,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createPrng, type Prng } from '../../raft/prng.js';
+import { createPrng, type Prng } from '../../random/prng.js';
 import { LOCK_KINDS, type LockKind } from '../../kv/shared/lock.js';
 import { ReaderPool } from '../../kv/shared/reader-pool.js';
 import { SharedSkipList } from '../../kv/shared/shared-skip-list.js';
@@ -50,8 +50,8 @@ interface Settings {
   readonly writeRatePerSecond: number;
   readonly threads: readonly number[];
   readonly keyCount: number;
-  /** ReaderPool maxBatchRequests: 1 sends every pool.get in its own message. */
-  readonly maxBatchRequests: number;
+  /** ReaderPool batchRequestsMax: 1 sends every pool.get in its own message. */
+  readonly batchRequestsMax: number;
 }
 
 type ReadPath = 'in-worker loop' | 'pool.get';
@@ -106,7 +106,7 @@ interface KvThreadsOptions {
   writeRate: number;
   threads: number[];
   keys: number;
-  maxBatchRequests: number;
+  batchRequestsMax: number;
 }
 
 /** The settings, or the exit code when --help was asked for (0) or the options were wrong (2). */
@@ -136,7 +136,7 @@ function parseSettings(argv: readonly string[]): Settings | number {
     writeRatePerSecond: options.writeRate,
     threads: options.threads,
     keyCount: options.keys,
-    maxBatchRequests: options.maxBatchRequests,
+    batchRequestsMax: options.batchRequestsMax,
   };
 }
 
@@ -163,7 +163,7 @@ class WriteStream {
   private latenciesUs: Float64Array;
   private latencyCount = 0;
   private timer: NodeJS.Timeout | null = null;
-  private readonly maxPerTick: number;
+  private readonly perTickMax: number;
 
   constructor(
     private readonly map: SharedSkipList,
@@ -173,12 +173,12 @@ class WriteStream {
     private readonly ratePerSecond: number,
     private readonly locking: WriteLocking,
     private version: number,
-    maxDurationMs: number,
+    durationMsMax: number,
   ) {
     // Room for every put of the run (bounded: rate × duration, at most 4 M samples).
-    this.latenciesUs = new Float64Array(Math.min(4_000_000, Math.ceil((ratePerSecond * maxDurationMs) / 1000) + 1024));
+    this.latenciesUs = new Float64Array(Math.min(4_000_000, Math.ceil((ratePerSecond * durationMsMax) / 1000) + 1024));
     // Catch up at most 20 ms of writes per tick, so a stall is not followed by a burst.
-    this.maxPerTick = Math.max(1, Math.ceil(ratePerSecond / 50));
+    this.perTickMax = Math.max(1, Math.ceil(ratePerSecond / 50));
   }
 
   start(): void {
@@ -207,7 +207,7 @@ class WriteStream {
   private tick(): void {
     if (!this.running) return;
     const owed = Math.floor(((performance.now() - this.startMs) * this.ratePerSecond) / 1000) - this.writes;
-    const now = Math.min(owed, this.maxPerTick);
+    const now = Math.min(owed, this.perTickMax);
     if (now > 0) {
       if (this.locking === 'lock per put') {
         for (let i = 0; i < now; i++) this.timed(() => this.putOne());
@@ -300,7 +300,7 @@ async function main(): Promise<number> {
   const maps = new Map<LockKind, { map: SharedSkipList; version: number }>();
   for (const lock of LOCK_KINDS) {
     const buildStart = performance.now();
-    const map = SharedSkipList.create({ lock, prng: createPrng(1), segmentSizeBytes: 16 * 1024 * 1024, maxSegments: 64 });
+    const map = SharedSkipList.create({ lock, prng: createPrng(1), segmentSizeBytes: 16 * 1024 * 1024, segmentsMax: 64 });
     for (let i = 0; i < keys.length; i++) map.put(keys[i]!, values[i % values.length]!, i + 1);
     const stats = map.arenaStats();
     console.log(`Built ${lock} map in ${(performance.now() - buildStart).toFixed(0)} ms: ${stats.segmentCount} segment(s), ${(stats.liveBytes / keys.length).toFixed(1)} arena bytes per key.`);
@@ -319,7 +319,7 @@ async function main(): Promise<number> {
     for (const readers of settings.threads) {
       for (const lock of lockOrder) {
         const entry = maps.get(lock)!;
-        const pool = await ReaderPool.create({ map: entry.map, threads: readers, maxBatchRequests: settings.maxBatchRequests });
+        const pool = await ReaderPool.create({ map: entry.map, threads: readers, batchRequestsMax: settings.batchRequestsMax });
         try {
           for (const scenario of SCENARIOS) {
             const stream = new WriteStream(entry.map, keys, values, prng.fork(), settings.writeRatePerSecond, scenario.writes, entry.version, durationMs * 2 + 1000);

@@ -15,7 +15,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Bench, type Statistics } from 'tinybench';
-import { createPrng, type Prng } from '../../raft/prng.js';
+import { createPrng, type Prng } from '../../random/prng.js';
 import { SkipList, compareBytes } from '../../kv/skiplist.js';
 import { KvStateMachine } from '../../kv/state-machine.js';
 import { encodeRequest } from '../../kv/commands.js';

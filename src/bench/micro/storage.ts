@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { build } from 'hdr-histogram-js';
 import { Bench } from 'tinybench';
-import { createPrng } from '../../raft/prng.js';
+import { createPrng } from '../../random/prng.js';
 import type { Entry, HardState } from '../../raft/types.js';
 import { createCodec, decompressWith, parseCodecName, type Codec } from '../../storage/codec.js';
 import type { FsyncPolicy } from '../../storage/options.js';

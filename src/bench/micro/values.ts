@@ -10,7 +10,7 @@
 //           dictionary, is offered to show how much the ratio depends on that choice.)
 //   json    small JSON records with repeated field names and varied values — like document values
 
-import type { Prng } from '../../raft/prng.js';
+import type { Prng } from '../../random/prng.js';
 
 export type ValueKind = 'random' | 'text' | 'json' | 'text-uniform';
 /** The three kinds benchmarks report by default. */

@@ -21,7 +21,7 @@
 // over time can therefore hold up to that sum; `clear()` returns everything.
 //
 // Growth, and what happens when the arena is full. The arena grows by whole segments up to
-// `maxSegments`, then `allocate` throws ArenaFullError (naming the sizes) without changing
+// `segmentsMax`, then `allocate` throws ArenaFullError (naming the sizes) without changing
 // anything, so the caller's operation fails cleanly and the map stays as it was. Segments are
 // separate SharedArrayBuffers rather than one growable buffer so that readers never see a buffer
 // change size under them: a reader that meets a reference into a segment it has not seen attaches
@@ -37,7 +37,7 @@ export const CONTROL = {
   MAGIC: 0,
   LAYOUT_VERSION: 1,
   SEGMENT_SIZE_BYTES: 2,
-  MAX_SEGMENTS: 3,
+  SEGMENTS_MAX: 3,
   /** Segments readers may use; raised only after every attached reader was sent the new segment. */
   SEGMENT_COUNT: 4,
   BUMP_OFFSET_BYTES: 5,
@@ -55,7 +55,7 @@ export const CONTROL_MAGIC = 0x6b767368; // "kvsh"
 export const CONTROL_LAYOUT_VERSION = 1;
 
 export const MIN_SEGMENT_BYTES = 1 << 16;
-export const MAX_SEGMENT_BYTES = 1 << 30;
+export const SEGMENT_BYTES_MAX = 1 << 30;
 
 export class ArenaFullError extends Error {
   override readonly name = 'ArenaFullError';
@@ -66,7 +66,7 @@ export class ArenaFullError extends Error {
   ) {
     super(
       `shared arena full: cannot allocate ${requestedBytes} bytes; all ${segmentCount} segments of ` +
-        `${segmentSizeBytes} bytes are in use (raise maxSegments or segmentSizeBytes)`,
+        `${segmentSizeBytes} bytes are in use (raise segmentsMax or segmentSizeBytes)`,
     );
   }
 }
@@ -131,13 +131,13 @@ export interface ArenaOptions {
   /** Bytes per segment, a power of two in [64 KiB, 1 GiB]. */
   readonly segmentSizeBytes: number;
   /** Segments the arena may grow to; it starts with one. */
-  readonly maxSegments: number;
+  readonly segmentsMax: number;
 }
 
 export interface ArenaStats {
   readonly segmentCount: number;
   readonly segmentSizeBytes: number;
-  readonly maxSegments: number;
+  readonly segmentsMax: number;
   /** Bytes carved from segments so far (live blocks + free-listed blocks). */
   readonly carvedBytes: number;
   /** Bytes in blocks currently handed out. */
@@ -160,7 +160,7 @@ export class Arena {
   readonly segments: SharedArrayBuffer[] = [];
   private readonly control: SharedArrayBuffer;
   private readonly controlWords: Uint32Array;
-  private readonly maxSegments: number;
+  private readonly segmentsMax: number;
   private carvedBytes = 0;
   private liveBytes = 0;
   private freeListBytes = 0;
@@ -171,18 +171,18 @@ export class Arena {
   onSegmentAdded: ((index: number, segment: SharedArrayBuffer) => void) | null = null;
 
   constructor(options: ArenaOptions) {
-    const { segmentSizeBytes, maxSegments } = options;
-    if (log2Exact(segmentSizeBytes) < 0 || segmentSizeBytes < MIN_SEGMENT_BYTES || segmentSizeBytes > MAX_SEGMENT_BYTES) {
-      throw new RangeError(`segmentSizeBytes must be a power of two in [${MIN_SEGMENT_BYTES}, ${MAX_SEGMENT_BYTES}], got ${segmentSizeBytes}`);
+    const { segmentSizeBytes, segmentsMax } = options;
+    if (log2Exact(segmentSizeBytes) < 0 || segmentSizeBytes < MIN_SEGMENT_BYTES || segmentSizeBytes > SEGMENT_BYTES_MAX) {
+      throw new RangeError(`segmentSizeBytes must be a power of two in [${MIN_SEGMENT_BYTES}, ${SEGMENT_BYTES_MAX}], got ${segmentSizeBytes}`);
     }
     const unitBits = log2Exact(segmentSizeBytes) - 3;
-    const maxAddressableSegments = 2 ** (32 - unitBits);
-    if (!Number.isSafeInteger(maxSegments) || maxSegments < 1 || maxSegments > Math.min(maxAddressableSegments, 65536)) {
+    const addressableSegmentsMax = 2 ** (32 - unitBits);
+    if (!Number.isSafeInteger(segmentsMax) || segmentsMax < 1 || segmentsMax > Math.min(addressableSegmentsMax, 65536)) {
       throw new RangeError(
-        `maxSegments must be an integer in [1, ${Math.min(maxAddressableSegments, 65536)}] for ${segmentSizeBytes}-byte segments, got ${maxSegments}`,
+        `segmentsMax must be an integer in [1, ${Math.min(addressableSegmentsMax, 65536)}] for ${segmentSizeBytes}-byte segments, got ${segmentsMax}`,
       );
     }
-    this.maxSegments = maxSegments;
+    this.segmentsMax = segmentsMax;
     // The largest block fills a segment minus its reserved first 8 bytes, rounded down to 8.
     this.classes = new SizeClasses(segmentSizeBytes - BLOCK_ALIGN_BYTES);
     this.liveBytesByClass = new Array<number>(this.classes.count).fill(0);
@@ -193,7 +193,7 @@ export class Arena {
     words[CONTROL.MAGIC] = CONTROL_MAGIC;
     words[CONTROL.LAYOUT_VERSION] = CONTROL_LAYOUT_VERSION;
     words[CONTROL.SEGMENT_SIZE_BYTES] = segmentSizeBytes;
-    words[CONTROL.MAX_SEGMENTS] = maxSegments;
+    words[CONTROL.SEGMENTS_MAX] = segmentsMax;
     this.view = new ArenaView(this.control, []);
     this.addSegment();
     words[CONTROL.BUMP_SEGMENT] = 0;
@@ -212,7 +212,7 @@ export class Arena {
     return {
       segmentCount: this.segments.length,
       segmentSizeBytes: this.view.segmentSizeBytes,
-      maxSegments: this.maxSegments,
+      segmentsMax: this.segmentsMax,
       carvedBytes: this.carvedBytes,
       liveBytes: this.liveBytes,
       freeListBytes: this.freeListBytes,
@@ -243,7 +243,7 @@ export class Arena {
     let bumpSegment = words[CONTROL.BUMP_SEGMENT]!;
     if (offset + blockBytes > segmentSizeBytes) {
       const nextSegment = bumpSegment + 1;
-      if (nextSegment >= this.segments.length && this.segments.length >= this.maxSegments) {
+      if (nextSegment >= this.segments.length && this.segments.length >= this.segmentsMax) {
         throw new ArenaFullError(blockBytes, this.segments.length, segmentSizeBytes);
       }
       const carvedBefore = this.carvedBytes;

@@ -29,8 +29,8 @@ export const NODE_META = 4;
 export const NODE_FORWARD = 5;
 export const NODE_HEADER_BYTES = NODE_FORWARD * 4;
 
-export const MAX_LEVEL = 16;
-export const MAX_KEY_BYTES = 0xffff;
+export const LEVEL_MAX = 16;
+export const KEY_BYTES_MAX = 0xffff;
 
 const TWO_POW_32 = 4294967296;
 

@@ -5,9 +5,9 @@
 // Requests issued in one turn of the event loop are gathered into one binary batch per worker
 // (wire-format.ts) and sent together at setImmediate, so postMessage's fixed cost is paid per
 // batch. A request goes to the worker with the fewest requests outstanding. Bounds: at most
-// `maxQueuedRequests` requests may be waiting or in flight (beyond that get/scan reject with
+// `queuedRequestsMax` requests may be waiting or in flight (beyond that get/scan reject with
 // ReaderPoolOverloadedError — the caller must bound its concurrency), a batch holds at most
-// `maxBatchRequests`, and each worker has at most `maxBatchesInFlight` batches outstanding; later
+// `batchRequestsMax`, and each worker has at most `batchesInFlightMax` batches outstanding; later
 // batches wait in the pool.
 //
 // Closing is graceful: the pool stops accepting requests, lets every queued batch finish, then
@@ -17,7 +17,7 @@
 import { Worker } from 'node:worker_threads';
 import type { KeyValueVersion, VersionedValue } from '../ordered-map.js';
 import type { LockKind } from './lock.js';
-import { MAX_KEY_BYTES } from './node-layout.js';
+import { KEY_BYTES_MAX } from './node-layout.js';
 import type { FromReaderWorker, ReadLoopResult, ReaderWorkerData, ToReaderWorker } from './reader-protocol.js';
 import type { ReaderAttachment, SharedSkipList } from './shared-skip-list.js';
 import { ByteReader, ByteWriter, decodeGetAnswer, decodeScanAnswer, encodeGet, encodeScan } from './wire-format.js';
@@ -32,21 +32,21 @@ export interface ReaderPoolOptions {
   /** Reader worker threads (1 … 64). */
   readonly threads: number;
   /** Requests waiting or in flight, across the pool (default 65 536). */
-  readonly maxQueuedRequests?: number;
+  readonly queuedRequestsMax?: number;
   /** Requests per batch message (default 256). */
-  readonly maxBatchRequests?: number;
+  readonly batchRequestsMax?: number;
   /** Batches each worker may have outstanding (default 2: one being served, one queued behind it). */
-  readonly maxBatchesInFlight?: number;
+  readonly batchesInFlightMax?: number;
   /** Largest scan limit accepted (default 10 000). */
-  readonly maxScanLimit?: number;
+  readonly scanLimitMax?: number;
   /** Largest answer batch a worker may send (default 64 MiB). */
-  readonly maxResponseBytes?: number;
+  readonly responseBytesMax?: number;
 }
 
 export class ReaderPoolOverloadedError extends Error {
   override readonly name = 'ReaderPoolOverloadedError';
-  constructor(readonly maxQueuedRequests: number) {
-    super(`reader pool: ${maxQueuedRequests} requests already queued (maxQueuedRequests); bound the caller's concurrency`);
+  constructor(readonly queuedRequestsMax: number) {
+    super(`reader pool: ${queuedRequestsMax} requests already queued (queuedRequestsMax); bound the caller's concurrency`);
   }
 }
 
@@ -62,7 +62,7 @@ export interface ReadLoopOptions {
   readonly keys: readonly Uint8Array[];
   readonly durationMs: number;
   /** Upper bound on gets per worker (default 10^9). */
-  readonly maxGetsPerWorker?: number;
+  readonly getsPerWorkerMax?: number;
   /** Worker i draws keys with seed + i. */
   readonly seed: number;
 }
@@ -99,11 +99,11 @@ interface WorkerSlot {
 }
 
 const DEFAULTS = {
-  maxQueuedRequests: 65536,
-  maxBatchRequests: 256,
-  maxBatchesInFlight: 2,
-  maxScanLimit: 10000,
-  maxResponseBytes: 64 * 1024 * 1024,
+  queuedRequestsMax: 65536,
+  batchRequestsMax: 256,
+  batchesInFlightMax: 2,
+  scanLimitMax: 10000,
+  responseBytesMax: 64 * 1024 * 1024,
 } as const;
 
 function checkBound(name: string, value: number, min: number, max: number): number {
@@ -117,10 +117,10 @@ export class ReaderPool {
   readonly threads: number;
   readonly lockKind: LockKind;
   private readonly slots: WorkerSlot[] = [];
-  private readonly maxQueuedRequests: number;
-  private readonly maxBatchRequests: number;
-  private readonly maxBatchesInFlight: number;
-  private readonly maxScanLimit: number;
+  private readonly queuedRequestsMax: number;
+  private readonly batchRequestsMax: number;
+  private readonly batchesInFlightMax: number;
+  private readonly scanLimitMax: number;
   private queuedRequests = 0;
   private nextBatchId = 1;
   private nextLoopId = 1;
@@ -138,20 +138,20 @@ export class ReaderPool {
     if (options.lock !== undefined && options.lock !== map.lockKind) {
       throw new TypeError(`ReaderPool.create: lock is '${options.lock}' but the map was created with '${map.lockKind}'`);
     }
-    this.maxQueuedRequests = checkBound('maxQueuedRequests', options.maxQueuedRequests ?? DEFAULTS.maxQueuedRequests, 1, 1 << 24);
-    this.maxBatchRequests = checkBound('maxBatchRequests', options.maxBatchRequests ?? DEFAULTS.maxBatchRequests, 1, 1 << 16);
-    this.maxBatchesInFlight = checkBound('maxBatchesInFlight', options.maxBatchesInFlight ?? DEFAULTS.maxBatchesInFlight, 1, 64);
-    this.maxScanLimit = checkBound('maxScanLimit', options.maxScanLimit ?? DEFAULTS.maxScanLimit, 1, 1 << 24);
+    this.queuedRequestsMax = checkBound('queuedRequestsMax', options.queuedRequestsMax ?? DEFAULTS.queuedRequestsMax, 1, 1 << 24);
+    this.batchRequestsMax = checkBound('batchRequestsMax', options.batchRequestsMax ?? DEFAULTS.batchRequestsMax, 1, 1 << 16);
+    this.batchesInFlightMax = checkBound('batchesInFlightMax', options.batchesInFlightMax ?? DEFAULTS.batchesInFlightMax, 1, 64);
+    this.scanLimitMax = checkBound('scanLimitMax', options.scanLimitMax ?? DEFAULTS.scanLimitMax, 1, 1 << 24);
   }
 
   /** Starts `threads` reader workers on `map` and resolves once all are ready. */
   static async create(options: ReaderPoolOptions): Promise<ReaderPool> {
     const pool = new ReaderPool(options.map, options);
-    const maxResponseBytes = checkBound('maxResponseBytes', options.maxResponseBytes ?? DEFAULTS.maxResponseBytes, 1 << 16, 1 << 30);
+    const responseBytesMax = checkBound('responseBytesMax', options.responseBytesMax ?? DEFAULTS.responseBytesMax, 1 << 16, 1 << 30);
     const ready: Promise<void>[] = [];
     for (let index = 0; index < pool.threads; index++) {
       const attachment = options.map.attachReader();
-      const workerData: ReaderWorkerData = { workerIndex: index, descriptor: attachment.descriptor, segmentPort: attachment.segmentPort, maxResponseBytes };
+      const workerData: ReaderWorkerData = { workerIndex: index, descriptor: attachment.descriptor, segmentPort: attachment.segmentPort, responseBytesMax };
       const worker = new Worker(new URL('./reader-worker.js', import.meta.url), { workerData, transferList: [attachment.segmentPort] });
       const slot: WorkerSlot = { index, worker, attachment, open: null, sealed: [], inFlight: new Map(), outstandingRequests: 0, exited: false, closedSignal: null, readySignal: null };
       pool.slots.push(slot);
@@ -185,8 +185,8 @@ export class ReaderPool {
     return new Promise((resolve, reject) => {
       let problem = this.admissionProblem() ?? keyProblem('scan start', startInclusive);
       if (problem === null && endExclusive !== null) problem = keyProblem('scan end', endExclusive);
-      if (problem === null && (!Number.isSafeInteger(limit) || limit < 0 || limit > this.maxScanLimit)) {
-        problem = new RangeError(`reader pool scan: limit must be an integer in [0, ${this.maxScanLimit}], got ${limit}`);
+      if (problem === null && (!Number.isSafeInteger(limit) || limit < 0 || limit > this.scanLimitMax)) {
+        problem = new RangeError(`reader pool scan: limit must be an integer in [0, ${this.scanLimitMax}], got ${limit}`);
       }
       if (problem !== null) return reject(problem);
       const batch = this.batchFor(this.leastLoadedSlot());
@@ -222,7 +222,7 @@ export class ReaderPool {
           keyLengthBytes,
           keyCount: options.keys.length,
           durationMs: options.durationMs,
-          maxGets: options.maxGetsPerWorker ?? 1e9,
+          getsMax: options.getsPerWorkerMax ?? 1e9,
           seed: options.seed + slot.index,
         });
       }
@@ -267,7 +267,7 @@ export class ReaderPool {
   private admissionProblem(): Error | null {
     if (this.failure !== null) return this.failure;
     if (this.closing) return new ReaderPoolClosedError('closed');
-    if (this.queuedRequests >= this.maxQueuedRequests) return new ReaderPoolOverloadedError(this.maxQueuedRequests);
+    if (this.queuedRequests >= this.queuedRequestsMax) return new ReaderPoolOverloadedError(this.queuedRequestsMax);
     return null;
   }
 
@@ -281,7 +281,7 @@ export class ReaderPool {
     this.queuedRequests++;
     slot.outstandingRequests++;
     let batch = slot.open;
-    if (batch === null || batch.pending.length >= this.maxBatchRequests) {
+    if (batch === null || batch.pending.length >= this.batchRequestsMax) {
       if (batch !== null) slot.sealed.push(batch);
       batch = { encoded: new ByteWriter(4096, 1 << 30, 'reader pool request batch'), pending: [] };
       slot.open = batch;
@@ -306,7 +306,7 @@ export class ReaderPool {
 
   private sendSealed(slot: WorkerSlot): void {
     // Bounded by the sealed queue's length and the in-flight limit.
-    while (slot.sealed.length > 0 && slot.inFlight.size < this.maxBatchesInFlight && !slot.exited) {
+    while (slot.sealed.length > 0 && slot.inFlight.size < this.batchesInFlightMax && !slot.exited) {
       const batch = slot.sealed.shift()!;
       const batchId = this.nextBatchId++;
       slot.inFlight.set(batchId, batch);
@@ -432,7 +432,7 @@ export class ReaderPool {
 
 function keyProblem(what: string, key: Uint8Array): Error | null {
   if (!(key instanceof Uint8Array)) return new TypeError(`reader pool ${what} must be a Uint8Array`);
-  if (key.length > MAX_KEY_BYTES) return new RangeError(`reader pool ${what} is ${key.length} bytes, the limit is ${MAX_KEY_BYTES}`);
+  if (key.length > KEY_BYTES_MAX) return new RangeError(`reader pool ${what} is ${key.length} bytes, the limit is ${KEY_BYTES_MAX}`);
   return null;
 }
 

@@ -9,7 +9,7 @@ export interface ReaderWorkerData {
   readonly descriptor: SharedSkipListDescriptor;
   readonly segmentPort: MessagePort;
   /** Bound on one answer batch's size. */
-  readonly maxResponseBytes: number;
+  readonly responseBytesMax: number;
 }
 
 /** Options of a self-driven read loop (benchmarks): gets of random keys for a fixed time. */
@@ -21,7 +21,7 @@ export interface ReadLoopRequest {
   readonly keyLengthBytes: number;
   readonly keyCount: number;
   readonly durationMs: number;
-  readonly maxGets: number;
+  readonly getsMax: number;
   readonly seed: number;
 }
 

@@ -8,7 +8,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { createPrng } from '../../raft/prng.js';
+import { createPrng } from '../../random/prng.js';
 import { NULL_REF } from './arena.js';
 import { NODE_FORWARD, NODE_META, NODE_VALUE_LENGTH, NODE_VALUE_REF, NODE_VERSION_HIGH, NODE_VERSION_LOW, NodeWalker } from './node-layout.js';
 import type { FromReaderWorker, ReadLoopRequest, ReaderWorkerData, ToReaderWorker } from './reader-protocol.js';
@@ -19,7 +19,7 @@ if (parentPort === null) throw new Error('reader-worker.js must run as a worker 
 const port = parentPort;
 const data = workerData as ReaderWorkerData;
 const reader = new SharedSkipListReader(data.descriptor, data.segmentPort);
-const answers = new ByteWriter(64 * 1024, data.maxResponseBytes, 'reader worker answer batch');
+const answers = new ByteWriter(64 * 1024, data.responseBytesMax, 'reader worker answer batch');
 
 function send(message: FromReaderWorker, transfer?: ArrayBuffer[]): void {
   port.postMessage(message, transfer);
@@ -106,9 +106,9 @@ function readLoop(request: ReadLoopRequest): void {
   const deadlineMs = startMs + request.durationMs;
   let gets = 0;
   let found = 0;
-  // Bounded by maxGets and by the deadline (checked every 64 gets to keep the clock off the
+  // Bounded by getsMax and by the deadline (checked every 64 gets to keep the clock off the
   // measured path).
-  while (gets < request.maxGets) {
+  while (gets < request.getsMax) {
     if ((gets & 63) === 0 && performance.now() >= deadlineMs) break;
     const keyIndex = prng.nextInt(0, request.keyCount);
     const key = keys.subarray(keyIndex * request.keyLengthBytes, (keyIndex + 1) * request.keyLengthBytes);

@@ -31,12 +31,12 @@
 
 import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { ABSENT, type KeyValueVersion, type OrderedMap, type VersionedValue } from '../ordered-map.js';
-import type { Prng } from '../../raft/prng.js';
+import type { Prng } from '../../random/prng.js';
 import { Arena, ArenaView, CONTROL, NULL_REF, type ArenaDescriptor, type ArenaStats } from './arena.js';
 import { attachSharedLock, createSharedLock, type LockDescriptor, type LockKind, type SharedLock } from './lock.js';
 import {
-  MAX_KEY_BYTES,
-  MAX_LEVEL,
+  KEY_BYTES_MAX,
+  LEVEL_MAX,
   NODE_FORWARD,
   NODE_META,
   NODE_VALUE_LENGTH,
@@ -55,7 +55,7 @@ export interface SharedSkipListOptions {
   /** Bytes per arena segment, a power of two in [64 KiB, 1 GiB] (default 16 MiB). */
   readonly segmentSizeBytes?: number;
   /** Most segments the arena may grow to (default 64, i.e. 1 GiB with the default segments). */
-  readonly maxSegments?: number;
+  readonly segmentsMax?: number;
 }
 
 /** Everything a reader thread needs, structured-cloneable (send it with postMessage). */
@@ -79,13 +79,13 @@ interface SegmentAnnouncement {
 }
 
 const DEFAULT_SEGMENT_SIZE_BYTES = 16 * 1024 * 1024;
-const DEFAULT_MAX_SEGMENTS = 64;
+const SEGMENTS_MAX_DEFAULT = 64;
 const TWO_POW_32 = 4294967296;
 
 function checkKey(key: Uint8Array, operation: string): void {
   if (!(key instanceof Uint8Array)) throw new TypeError(`shared skip list ${operation}: key must be a Uint8Array`);
-  if (key.length > MAX_KEY_BYTES) {
-    throw new RangeError(`shared skip list ${operation}: key is ${key.length} bytes, the limit is ${MAX_KEY_BYTES}`);
+  if (key.length > KEY_BYTES_MAX) {
+    throw new RangeError(`shared skip list ${operation}: key is ${key.length} bytes, the limit is ${KEY_BYTES_MAX}`);
   }
 }
 
@@ -96,7 +96,7 @@ export class SharedSkipList implements OrderedMap {
   private readonly control: Uint32Array;
   private readonly prng: Prng;
   /** Search path of the last findPath; reused so mutations do not allocate it. */
-  private readonly update = new Array<number>(MAX_LEVEL).fill(NULL_REF);
+  private readonly update = new Array<number>(LEVEL_MAX).fill(NULL_REF);
   private readonly readerPorts = new Set<MessagePort>();
   /** > 0 inside writeBatch: mutations then run under the batch's single write-lock hold. */
   private batchDepth = 0;
@@ -106,7 +106,7 @@ export class SharedSkipList implements OrderedMap {
     this.prng = options.prng;
     this.arena = new Arena({
       segmentSizeBytes: options.segmentSizeBytes ?? DEFAULT_SEGMENT_SIZE_BYTES,
-      maxSegments: options.maxSegments ?? DEFAULT_MAX_SEGMENTS,
+      segmentsMax: options.segmentsMax ?? SEGMENTS_MAX_DEFAULT,
     });
     this.arena.onSegmentAdded = (index, buffer) => this.announceSegment(index, buffer);
     this.walker = new NodeWalker(this.arena.view);
@@ -267,11 +267,11 @@ export class SharedSkipList implements OrderedMap {
   }
 
   private initialiseHead(): void {
-    const head = this.arena.allocate(nodeBytes(MAX_LEVEL, 0));
+    const head = this.arena.allocate(nodeBytes(LEVEL_MAX, 0));
     const words = this.walker.wordsOf(head);
     const index = this.walker.wordIndexOf(head);
-    words.fill(0, index, index + NODE_FORWARD + MAX_LEVEL);
-    words[index + NODE_META] = metaOf(MAX_LEVEL, this.arena.classes.classFor(nodeBytes(MAX_LEVEL, 0)), 0);
+    words.fill(0, index, index + NODE_FORWARD + LEVEL_MAX);
+    words[index + NODE_META] = metaOf(LEVEL_MAX, this.arena.classes.classFor(nodeBytes(LEVEL_MAX, 0)), 0);
     this.control[CONTROL.HEAD_REF] = head;
     this.control[CONTROL.TOP_LEVEL] = 1;
     this.control[CONTROL.KEY_COUNT] = 0;
@@ -283,7 +283,7 @@ export class SharedSkipList implements OrderedMap {
     const update = this.update;
     const head = walker.headRef();
     const topLevel = walker.topLevel();
-    for (let level = MAX_LEVEL - 1; level >= topLevel; level--) update[level] = head;
+    for (let level = LEVEL_MAX - 1; level >= topLevel; level--) update[level] = head;
     let node = head;
     for (let level = topLevel - 1; level >= 0; level--) {
       let next = walker.forward(node, level);
@@ -301,7 +301,7 @@ export class SharedSkipList implements OrderedMap {
     // Two bits per level: each further level with probability 1/4.
     let bits = this.prng.nextUint32();
     let level = 1;
-    while (level < MAX_LEVEL && (bits & 3) === 0) {
+    while (level < LEVEL_MAX && (bits & 3) === 0) {
       level++;
       bits >>>= 2;
     }

@@ -23,7 +23,7 @@ export interface LockWorkerData {
 export const BOARD = {
   COUNTER: 0,
   INSIDE: 1,
-  MAX_INSIDE: 2,
+  INSIDE_MAX: 2,
   VIOLATIONS: 3,
   READER_ENTRIES: 4,
   WRITER_ENTRIES: 5,
@@ -78,14 +78,14 @@ if (parentPort !== null) {
     case 'overlap': {
       lock.readLock();
       const inside = Atomics.add(board, BOARD.INSIDE, 1) + 1;
-      atomicMax(BOARD.MAX_INSIDE, inside);
+      atomicMax(BOARD.INSIDE_MAX, inside);
       // Stay inside until every reader is in (rwlock) or the hold time ends (mutex: never all).
       const deadline = Date.now() + task.holdMs;
       // Bounded by the deadline. Watching the maximum (not the current count) lets every reader
       // leave once all were seen inside together.
-      while (Atomics.load(board, BOARD.MAX_INSIDE) < task.readers && Date.now() < deadline) {
+      while (Atomics.load(board, BOARD.INSIDE_MAX) < task.readers && Date.now() < deadline) {
         sleepMs(1);
-        atomicMax(BOARD.MAX_INSIDE, Atomics.load(board, BOARD.INSIDE));
+        atomicMax(BOARD.INSIDE_MAX, Atomics.load(board, BOARD.INSIDE));
       }
       Atomics.sub(board, BOARD.INSIDE, 1);
       lock.readUnlock();
@@ -154,7 +154,7 @@ if (parentPort !== null) {
           lock.readLock();
           Atomics.add(board, BOARD.READERS_INSIDE, 1);
           if (Atomics.load(board, BOARD.WRITERS_INSIDE) !== 0) Atomics.add(board, BOARD.VIOLATIONS, 1);
-          atomicMax(BOARD.MAX_INSIDE, Atomics.load(board, BOARD.READERS_INSIDE));
+          atomicMax(BOARD.INSIDE_MAX, Atomics.load(board, BOARD.READERS_INSIDE));
           Atomics.add(board, BOARD.READER_ENTRIES, 1);
           Atomics.sub(board, BOARD.READERS_INSIDE, 1);
           lock.readUnlock();

@@ -68,7 +68,7 @@ for (const kind of LOCK_KINDS) {
       assert.equal(words[BOARD.VIOLATIONS], 0);
       assert.equal(words[BOARD.COUNTER], 2 * iterations);
       assert.equal(words[BOARD.READER_ENTRIES], 2 * iterations);
-      if (kind === 'mutex') assert.equal(words[BOARD.MAX_INSIDE], 1, 'the mutex let two readers in at once');
+      if (kind === 'mutex') assert.equal(words[BOARD.INSIDE_MAX], 1, 'the mutex let two readers in at once');
     });
 
     test('no starvation: a writer gets in repeatedly while readers keep overlapping holds, and readers progress too', async () => {
@@ -98,7 +98,7 @@ describe('rwlock: sharing and phase-fair order', () => {
     const readers = 3;
     const runs = Array.from({ length: readers }, () => startWorker(lock.descriptor(), buffer, { scenario: 'overlap', readers, holdMs: 5000 }));
     await Promise.all(runs.map((r) => r.finished));
-    assert.equal(words[BOARD.MAX_INSIDE], readers);
+    assert.equal(words[BOARD.INSIDE_MAX], readers);
   });
 
   test('mutex: readers never overlap', async () => {
@@ -107,7 +107,7 @@ describe('rwlock: sharing and phase-fair order', () => {
     const readers = 3;
     const runs = Array.from({ length: readers }, () => startWorker(lock.descriptor(), buffer, { scenario: 'overlap', readers, holdMs: 40 }));
     await Promise.all(runs.map((r) => r.finished));
-    assert.equal(words[BOARD.MAX_INSIDE], 1);
+    assert.equal(words[BOARD.INSIDE_MAX], 1);
   });
 
   /** Three scripted actor threads whose lock calls the test sequences and observes. */

@@ -4,7 +4,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createPrng } from '../../../src/raft/prng.js';
+import { createPrng } from '../../../src/random/prng.js';
 import { SharedSkipList } from '../../../src/kv/shared/shared-skip-list.js';
 import { ReaderPool, ReaderPoolClosedError, ReaderPoolOverloadedError } from '../../../src/kv/shared/reader-pool.js';
 import { LOCK_KINDS } from '../../../src/kv/shared/lock.js';
@@ -14,7 +14,7 @@ function key(i: number): Uint8Array {
 }
 
 function filledMap(lock: 'mutex' | 'rwlock', count: number): SharedSkipList {
-  const map = SharedSkipList.create({ lock, prng: createPrng(17), segmentSizeBytes: 1 << 16, maxSegments: 256 });
+  const map = SharedSkipList.create({ lock, prng: createPrng(17), segmentSizeBytes: 1 << 16, segmentsMax: 256 });
   for (let i = 0; i < count; i++) map.put(key(i), new Uint8Array(Buffer.from(`value-${i}-`.repeat((i % 5) + 1))), i + 1);
   return map;
 }
@@ -69,9 +69,9 @@ for (const lock of LOCK_KINDS) {
       }
     });
 
-    test('the request queue is bounded: past maxQueuedRequests, requests are refused at once', async () => {
+    test('the request queue is bounded: past queuedRequestsMax, requests are refused at once', async () => {
       const map = filledMap(lock, 10);
-      const pool = await ReaderPool.create({ map, threads: 1, maxQueuedRequests: 8 });
+      const pool = await ReaderPool.create({ map, threads: 1, queuedRequestsMax: 8 });
       try {
         const accepted = Array.from({ length: 8 }, (_, i) => pool.get(key(i)));
         await assert.rejects(pool.get(key(9)), ReaderPoolOverloadedError);
@@ -88,7 +88,7 @@ for (const lock of LOCK_KINDS) {
 
 describe('SharedSkipList.writeBatch seen from reader threads', () => {
   test('readers see a batch whole: two keys written in one batch always carry the same version', async () => {
-    const map = SharedSkipList.create({ lock: 'rwlock', prng: createPrng(23), segmentSizeBytes: 1 << 16, maxSegments: 64 });
+    const map = SharedSkipList.create({ lock: 'rwlock', prng: createPrng(23), segmentSizeBytes: 1 << 16, segmentsMax: 64 });
     const left = key(1);
     const right = key(2);
     let version = 1;
@@ -157,9 +157,9 @@ describe('ReaderPool lifecycle and arguments', () => {
   test('bad arguments are rejected with the field named', async () => {
     const map = filledMap('mutex', 10);
     await assert.rejects(ReaderPool.create({ map, threads: 0 }), /threads must be an integer in \[1, 64\], got 0/);
-    await assert.rejects(ReaderPool.create({ map, threads: 1, maxBatchRequests: 0 }), /maxBatchRequests must be an integer/);
+    await assert.rejects(ReaderPool.create({ map, threads: 1, batchRequestsMax: 0 }), /batchRequestsMax must be an integer/);
     await assert.rejects(ReaderPool.create({ map, threads: 1, lock: 'rwlock' }), /lock is 'rwlock' but the map was created with 'mutex'/);
-    const pool = await ReaderPool.create({ map, threads: 1, maxScanLimit: 100 });
+    const pool = await ReaderPool.create({ map, threads: 1, scanLimitMax: 100 });
     try {
       await assert.rejects(pool.scan(key(0), null, 101), /scan: limit must be an integer in \[0, 100\], got 101/);
       await assert.rejects(pool.get(new Uint8Array(70000)), /get key is 70000 bytes, the limit is 65535/);
@@ -174,7 +174,7 @@ describe('ReaderPool lifecycle and arguments', () => {
     const pool = await ReaderPool.create({ map, threads: 2 });
     try {
       const keys = Array.from({ length: 500 }, (_, i) => key(i));
-      const summary = await pool.runReadLoop({ keys, durationMs: 50, seed: 3, maxGetsPerWorker: 20000 });
+      const summary = await pool.runReadLoop({ keys, durationMs: 50, seed: 3, getsPerWorkerMax: 20000 });
       assert.equal(summary.perWorker.length, 2);
       assert.ok(summary.totalGets > 0);
       assert.equal(summary.totalFound, summary.totalGets, 'every key exists, so every get must find it');

@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { orderedMapContract } from '../ordered-map-contract.js';
 import { ABSENT } from '../../../src/kv/ordered-map.js';
-import { createPrng } from '../../../src/raft/prng.js';
+import { createPrng } from '../../../src/random/prng.js';
 import { ArenaFullError } from '../../../src/kv/shared/arena.js';
 import { SharedSkipList, SharedSkipListReader } from '../../../src/kv/shared/shared-skip-list.js';
 import { LOCK_KINDS } from '../../../src/kv/shared/lock.js';
@@ -16,7 +16,7 @@ const SMALL_SEGMENT_BYTES = 64 * 1024;
 
 for (const lock of LOCK_KINDS) {
   let seed = 1;
-  orderedMapContract(`SharedSkipList (${lock})`, () => SharedSkipList.create({ lock, prng: createPrng(seed++), segmentSizeBytes: SMALL_SEGMENT_BYTES, maxSegments: 256 }), {
+  orderedMapContract(`SharedSkipList (${lock})`, () => SharedSkipList.create({ lock, prng: createPrng(seed++), segmentSizeBytes: SMALL_SEGMENT_BYTES, segmentsMax: 256 }), {
     numRuns: 60,
   });
 }
@@ -34,7 +34,7 @@ function value(i: number, length: number): Uint8Array {
 
 describe('SharedSkipList arena', () => {
   test('grows by segments and keeps every key readable across them', () => {
-    const map = SharedSkipList.create({ lock: 'rwlock', prng: createPrng(7), segmentSizeBytes: SMALL_SEGMENT_BYTES, maxSegments: 64 });
+    const map = SharedSkipList.create({ lock: 'rwlock', prng: createPrng(7), segmentSizeBytes: SMALL_SEGMENT_BYTES, segmentsMax: 64 });
     const count = 5000;
     for (let i = 0; i < count; i++) map.put(key(i), value(i, 100), i + 1);
     const stats = map.arenaStats();
@@ -54,7 +54,7 @@ describe('SharedSkipList arena', () => {
   });
 
   test('a full arena throws ArenaFullError and leaves the map exactly as it was', () => {
-    const map = SharedSkipList.create({ lock: 'mutex', prng: createPrng(3), segmentSizeBytes: SMALL_SEGMENT_BYTES, maxSegments: 2 });
+    const map = SharedSkipList.create({ lock: 'mutex', prng: createPrng(3), segmentSizeBytes: SMALL_SEGMENT_BYTES, segmentsMax: 2 });
     let inserted = 0;
     let failure: unknown = null;
     // Bounded: two 64 KiB segments hold well under 2000 entries of this size.
@@ -81,7 +81,7 @@ describe('SharedSkipList arena', () => {
   });
 
   test('churn of puts, replaces and deletes reuses freed blocks: the fragmentation bound holds', () => {
-    const map = SharedSkipList.create({ lock: 'rwlock', prng: createPrng(11), segmentSizeBytes: SMALL_SEGMENT_BYTES, maxSegments: 64 });
+    const map = SharedSkipList.create({ lock: 'rwlock', prng: createPrng(11), segmentSizeBytes: SMALL_SEGMENT_BYTES, segmentsMax: 64 });
     const prng = createPrng(12);
     const keys = 400;
     let version = 1;
@@ -105,7 +105,7 @@ describe('SharedSkipList arena', () => {
   });
 
   test('clear returns all space: the same contents fit again without growing', () => {
-    const map = SharedSkipList.create({ lock: 'mutex', prng: createPrng(5), segmentSizeBytes: SMALL_SEGMENT_BYTES, maxSegments: 8 });
+    const map = SharedSkipList.create({ lock: 'mutex', prng: createPrng(5), segmentSizeBytes: SMALL_SEGMENT_BYTES, segmentsMax: 8 });
     const fill = (): void => {
       for (let i = 0; i < 1500; i++) map.put(key(i), value(i, 100), i + 1);
     };
@@ -122,7 +122,7 @@ describe('SharedSkipList arena', () => {
 
   test('the same seed and operations build byte-identical arenas (levels come from the Prng)', () => {
     const build = (seed: number): Uint8Array[] => {
-      const map = SharedSkipList.create({ lock: 'rwlock', prng: createPrng(seed), segmentSizeBytes: SMALL_SEGMENT_BYTES, maxSegments: 8 });
+      const map = SharedSkipList.create({ lock: 'rwlock', prng: createPrng(seed), segmentSizeBytes: SMALL_SEGMENT_BYTES, segmentsMax: 8 });
       for (let i = 0; i < 800; i++) map.put(key((i * 7919) % 1000), value(i, 40), i + 1);
       for (let i = 0; i < 200; i++) map.delete(key(i * 3));
       return map.descriptor().arena.segments.map((s) => new Uint8Array(s));
@@ -139,7 +139,7 @@ describe('SharedSkipList arena', () => {
     assert.throws(() => map.put(key(1), value(1, 1), 2 ** 53), /version must be a positive safe integer/);
     assert.throws(() => map.scan(key(1), null, -1), /limit must be a non-negative integer/);
     assert.throws(() => SharedSkipList.create({ lock: 'rwlock', prng: createPrng(1), segmentSizeBytes: 1000 }), /segmentSizeBytes must be a power of two/);
-    assert.throws(() => SharedSkipList.create({ lock: 'rwlock', prng: createPrng(1), segmentSizeBytes: SMALL_SEGMENT_BYTES, maxSegments: 0 }), /maxSegments must be an integer/);
+    assert.throws(() => SharedSkipList.create({ lock: 'rwlock', prng: createPrng(1), segmentSizeBytes: SMALL_SEGMENT_BYTES, segmentsMax: 0 }), /segmentsMax must be an integer/);
   });
 
   test('entries() refuses to continue after the map changed under it', () => {
@@ -165,7 +165,7 @@ describe('SharedSkipList arena', () => {
 
 describe('SharedSkipListReader (same thread, through a descriptor and a segment port)', () => {
   test('reads what the writer wrote, including keys in segments added after attaching', () => {
-    const map = SharedSkipList.create({ lock: 'rwlock', prng: createPrng(9), segmentSizeBytes: SMALL_SEGMENT_BYTES, maxSegments: 64 });
+    const map = SharedSkipList.create({ lock: 'rwlock', prng: createPrng(9), segmentSizeBytes: SMALL_SEGMENT_BYTES, segmentsMax: 64 });
     map.put(key(1), value(1, 10), 1);
     const attachment = map.attachReader();
     const reader = new SharedSkipListReader(attachment.descriptor, attachment.segmentPort);
@@ -188,7 +188,7 @@ describe('SharedSkipListReader (same thread, through a descriptor and a segment 
   });
 
   test('a reader without the segment port fails loudly instead of reading a segment it cannot see', () => {
-    const map = SharedSkipList.create({ lock: 'mutex', prng: createPrng(9), segmentSizeBytes: SMALL_SEGMENT_BYTES, maxSegments: 64 });
+    const map = SharedSkipList.create({ lock: 'mutex', prng: createPrng(9), segmentSizeBytes: SMALL_SEGMENT_BYTES, segmentsMax: 64 });
     const reader = new SharedSkipListReader(map.descriptor(), null);
     for (let i = 0; i < 3000; i++) map.put(key(i), value(i, 100), i + 1);
     assert.throws(() => reader.get(key(5)), /segment 1 is published but was not announced/);

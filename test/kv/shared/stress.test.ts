@@ -22,7 +22,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { createPrng } from '../../../src/raft/prng.js';
+import { createPrng } from '../../../src/random/prng.js';
 import { SharedSkipList } from '../../../src/kv/shared/shared-skip-list.js';
 import { ReaderPool } from '../../../src/kv/shared/reader-pool.js';
 import { LOCK_KINDS } from '../../../src/kv/shared/lock.js';
@@ -125,8 +125,8 @@ interface Counters {
   clears: number;
 }
 
-async function stress(lock: 'mutex' | 'rwlock', durationMs: number, maxWrites: number): Promise<Counters & { segments: number }> {
-  const map = SharedSkipList.create({ lock, prng: createPrng(lock === 'mutex' ? 101 : 202), segmentSizeBytes: 64 * 1024, maxSegments: 512 });
+async function stress(lock: 'mutex' | 'rwlock', durationMs: number, writesMax: number): Promise<Counters & { segments: number }> {
+  const map = SharedSkipList.create({ lock, prng: createPrng(lock === 'mutex' ? 101 : 202), segmentSizeBytes: 64 * 1024, segmentsMax: 512 });
   const prng = createPrng(lock === 'mutex' ? 303 : 404);
   const history = new History();
   const model = new Map<number, number>(); // key index → version
@@ -134,7 +134,7 @@ async function stress(lock: 'mutex' | 'rwlock', durationMs: number, maxWrites: n
   let seq = 0;
   const failures: string[] = [];
   const inFlight = new Set<Promise<void>>();
-  const maxInFlight = 150;
+  const inFlightMax = 150;
 
   const write = (): void => {
     if (prng.chance(0.0008) && seq > 0) {
@@ -202,15 +202,15 @@ async function stress(lock: 'mutex' | 'rwlock', durationMs: number, maxWrites: n
     void tracked.finally(() => inFlight.delete(tracked));
   };
 
-  const pool = await ReaderPool.create({ map, threads: 3, maxBatchRequests: 32 });
+  const pool = await ReaderPool.create({ map, threads: 3, batchRequestsMax: 32 });
   try {
     const deadline = Date.now() + durationMs;
-    // Bounded by the deadline and maxWrites.
-    while (Date.now() < deadline && counters.writes < maxWrites && failures.length === 0) {
+    // Bounded by the deadline and writesMax.
+    while (Date.now() < deadline && counters.writes < writesMax && failures.length === 0) {
       const writes = prng.nextInt(1, 40);
       for (let w = 0; w < writes; w++) write();
       // Reads issued now may be answered after later writes: that is the point.
-      for (let r = 0; r < 30 && inFlight.size < maxInFlight; r++) {
+      for (let r = 0; r < 30 && inFlight.size < inFlightMax; r++) {
         const s0 = seq;
         if (prng.chance(0.8)) {
           const k = prng.nextInt(0, KEY_COUNT);

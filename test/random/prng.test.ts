@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPrng } from '../../src/raft/prng.js';
+import { createPrng } from '../../src/random/prng.js';
 
 function draw(seed: number, count: number): number[] {
   const prng = createPrng(seed);
