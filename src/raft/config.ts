@@ -3,8 +3,12 @@
 // value is named by its path: `voters[2]`, `restore.entries[5].term`.
 
 import { RaftConfigError } from './errors.js';
+import { leaseTicksSafeMax } from './read-only.js';
 import { NO_NODE } from './types.js';
 import type { RaftConfig, RaftRestoreState, SnapshotMeta } from './types.js';
+
+/** The drift bound leases are sized for when the config names none. */
+export const DEFAULT_CLOCK_DRIFT_MAX = 0.05;
 
 function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
@@ -40,6 +44,23 @@ export function validateConfig(config: RaftConfig): void {
   requireInteger(config.inflightMax, 'inflightMax', 1);
   requireInteger(config.batchEntriesMax, 'batchEntriesMax', 1);
   requireInteger(config.batchBytesMax, 'batchBytesMax', 1);
+  if (config.uncommittedEntriesMax !== undefined) requireInteger(config.uncommittedEntriesMax, 'uncommittedEntriesMax', 1);
+  if (config.uncommittedBytesMax !== undefined) requireInteger(config.uncommittedBytesMax, 'uncommittedBytesMax', 1);
+  if (config.logCacheBytesMax !== undefined) requireInteger(config.logCacheBytesMax, 'logCacheBytesMax', 0);
+  const clockDriftMax = config.clockDriftMax ?? DEFAULT_CLOCK_DRIFT_MAX;
+  if (typeof clockDriftMax !== 'number' || !(clockDriftMax >= 0 && clockDriftMax < 0.5)) {
+    throw new RaftConfigError('clockDriftMax', `must be a number in [0, 0.5), got ${String(clockDriftMax)}`);
+  }
+  const leaseTicks = config.leaseTicks === undefined ? 0 : requireInteger(config.leaseTicks, 'leaseTicks', 0);
+  if (config.leaseUnsafe !== undefined && typeof config.leaseUnsafe !== 'boolean') throw new RaftConfigError('leaseUnsafe', 'must be a boolean');
+  const safeMax = leaseTicksSafeMax(electionTicks, clockDriftMax);
+  if (leaseTicks > safeMax && config.leaseUnsafe !== true) {
+    throw new RaftConfigError(
+      'leaseTicks',
+      `${leaseTicks} ticks can serve stale reads: with electionTicks ${electionTicks} and clock drift up to ${clockDriftMax}, ` +
+        `a lease must be at most ${safeMax} ticks (⌊(E−1)(1−ρ)/(1+ρ)⌋); set leaseUnsafe to run it anyway (labelled unsafe)`,
+    );
+  }
   if (typeof config.preVote !== 'boolean') throw new RaftConfigError('preVote', 'must be a boolean');
   if (typeof config.checkQuorum !== 'boolean') throw new RaftConfigError('checkQuorum', 'must be a boolean');
   if (typeof config.prng !== 'object' || config.prng === null || typeof config.prng.nextInt !== 'function') {

@@ -24,6 +24,8 @@ export class Progress {
   pendingSnapshotIndex = 0;
   /** In snapshot state: ticks since the InstallSnapshot went out (the host may lose it). */
   snapshotElapsedTicks = 0;
+  /** The commit index last sent to this follower (in an append or heartbeat): a lagging one gets a heartbeat at the next tick. */
+  commitSent = 0;
   readonly inflights: Inflights;
 
   constructor(nextIndex: number, inflightMax: number) {

@@ -1,14 +1,23 @@
 // The Raft protocol core: one node's state machine, in the style of etcd-io/raft. It does no I/O,
 // reads no clock and draws randomness only from config.prng: time arrives as tick(), messages as
-// step(), client commands as propose(), and everything the node wants done comes back in a Ready.
+// step(), client commands as propose(), reads as readIndex() / leaseRead(), and everything the
+// node wants done comes back in a Ready.
 //
-// THE HOST I/O CONTRACT (the same as on `Ready` in types.ts). For each Ready, in this order:
+// THE HOST I/O CONTRACT — the one statement of it (types.ts points here). For each Ready:
 //   1. Persist `snapshot` (if any), then `entries` (overwriting stored entries at the same or
-//      higher indexes), then `hardState` (if any), durably under the host's fsync policy.
-//   2. Send `messages` — allowed even before step 1 finishes — and then, only once step 1 is
-//      durable, `messagesAfterPersist`.
-//   3. Restore the state machine from `snapshot` (if any), then apply `committedEntries` in order.
-//   4. Call advance(ready). Only then may ready() be called again.
+//      higher indexes), then `hardState` (if any), durably under the host's fsync policy. Readies
+//      are persisted in the order ready() returned them.
+//   2. Send `messages` — at once, even before step 1 finishes — and, only once step 1 is durable,
+//      `messagesAfterPersist`.
+//   3. Once step 1 is durable: restore the state machine from `snapshot` (if any), then apply
+//      `committedEntries` in order.
+//   4. Answer `readStates` once the state machine has applied up to each one's index; answer
+//      `failedReads` with a retryable error at once.
+//   5. Call advance(ready) — in the order ready() returned the Readies.
+// ready() may be called again before advance(): several Readies may be in flight (etcd's
+// asynchronous storage writes), which is what lets a group-commit log share one fsync among the
+// appends of many Readies. The host reports durability by advancing; the core then counts the
+// leader's own copy (its persisted index) towards commit and lets cached entries go.
 // Why `messagesAfterPersist` waits: each of its messages promises something about this node's
 // durable state. A VoteResponse promises the vote is on disk (else a crash and restart could vote
 // twice in one term and elect two leaders); a Vote request carries the candidate's own vote for
@@ -16,29 +25,38 @@
 // are on disk (else the leader could count a replica that a crash then erases, and "commit" an
 // entry a majority does not hold). `messages` promise nothing about local disk: a leader's
 // AppendEntries may go out while it writes the same entries itself (Raft thesis §10.2.1), which is
-// why the leader counts its *own* copy towards a quorum only once advance() confirms it is durable.
+// why the leader counts its *own* copy towards a quorum only once advance() confirms it durable.
+// Why appends are built in ready(), not in propose(): everything proposed between two Readies goes
+// to each follower in one AppendEntries (within the inflight window and the batch limits), so a
+// larger window means deeper pipelining, never smaller messages. The commit index rides on the
+// next append or heartbeat; a follower whose commit lags gets a heartbeat at the next tick.
 //
 // Other rules this file enforces:
 //   - Commit (Raft §5.4.2, Figure 8): a leader advances commit only to an index held by a quorum
 //     (itself included) whose entry has the leader's current term. Older entries commit indirectly.
 //   - committedEntries never run above what is persisted or being persisted in the same Ready.
+//   - Reads without the log and leases: read-only.ts.
 //   - Invariants are asserted where they can break and fail loudly with RaftInvariantError.
 
+import { DEFAULT_CLOCK_DRIFT_MAX, validateConfig, validateRestore } from './config.js';
 import { MessageValidationError, RaftInvariantError } from './errors.js';
 import { Progress } from './progress.js';
 import { quorumMatchIndex, quorumSize, voteOutcome } from './quorum.js';
-import { RaftLog } from './raft-log.js';
-import { validateConfig, validateRestore } from './config.js';
+import { LogUnavailableError, RaftLog } from './raft-log.js';
+import { PENDING_READS_MAX, ReadOnly, type ConfirmedRead, type ReadRequest } from './read-only.js';
 import { validateMessage } from './validate.js';
 import { NO_NODE } from './types.js';
 import type {
   AppendEntriesRequest,
   AppendEntriesResponse,
   Entry,
+  FailedRead,
   HardState,
   HeartbeatRequest,
+  HeartbeatResponse,
   InstallSnapshotRequest,
   InstallSnapshotResponse,
+  LogReader,
   Message,
   NodeId,
   ProgressStatus,
@@ -46,6 +64,9 @@ import type {
   RaftConfig,
   RaftRestoreState,
   RaftStatus,
+  ReadIndexResponse,
+  ReadRequestResult,
+  ReadState,
   Ready,
   Role,
   SnapshotMeta,
@@ -54,34 +75,69 @@ import type {
 } from './types.js';
 
 /** At most this many committed entries per Ready, so one Ready's apply step stays bounded. */
-const COMMITTED_ENTRIES_PER_READY_MAX = 4096;
+const COMMITTED_ENTRIES_PER_READY_MAX = 16_384;
 
 /** Ticks without an InstallSnapshotResponse (in units of electionTicks) before the leader probes again. */
 const SNAPSHOT_TIMEOUT_ELECTIONS = 2;
+
+const UNCOMMITTED_ENTRIES_MAX_DEFAULT = 65_536;
+const UNCOMMITTED_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
+const LOG_CACHE_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
+
+/** Reads forwarded to the leader and not yet answered, per follower; beyond it readIndex answers 'reads-full'. */
+const FORWARDED_READS_MAX = PENDING_READS_MAX;
+
+const EMPTY_DATA = new Uint8Array(0);
 
 export class RaftNode {
   private readonly id: NodeId;
   private readonly config: RaftConfig;
   private readonly voters: readonly NodeId[];
   private readonly log: RaftLog;
+  private readonly uncommittedEntriesMax: number;
+  private readonly uncommittedBytesMax: number;
+  private readonly logCacheBytesMax: number;
+  private readonly leaseOn: boolean;
 
   private term: number;
   private vote: NodeId;
   private role: Role = 'follower';
   private leader: NodeId = NO_NODE;
+  /** Applied by the host (advance() confirmed). */
   private appliedIndex: number;
+  /** Handed to the host for applying (in a Ready not yet advanced). */
+  private applyingIndex: number;
 
+  /** Ticks since this node started: the clock leases are measured on. */
+  private tickCount = 0;
   /** Followers/candidates: ticks since the last leader contact or reset. Leader: ticks in this check-quorum round. */
   private electionElapsedTicks = 0;
   private heartbeatElapsedTicks = 0;
   private randomizedElectionTicks = 0;
+  /**
+   * Ticks since this node last heard from a leader (or was one, or restarted): with leases on it
+   * refuses votes while this is below electionTicks (see read-only.ts for why restarts count).
+   */
+  private leaderContactElapsedTicks: number;
 
   private readonly votesGranted = new Set<NodeId>();
   private readonly votesRejected = new Set<NodeId>();
 
   private readonly progress = new Map<NodeId, Progress>();
+  /** Leadership state (progress, reads) is live; set by becomeLeader, cleared by leaveLeadership. */
+  private leading = false;
   private transferee: NodeId = NO_NODE;
   private transferElapsedTicks = 0;
+  /** Leader: payload bytes of the entries above the commit index. */
+  private uncommittedBytes = 0;
+
+  private readonly readOnly: ReadOnly;
+  /** Follower: reads forwarded to `forwardedTo` in `forwardedTerm`, by context. */
+  private readonly forwardedReads = new Set<number>();
+  private forwardedTo: NodeId = NO_NODE;
+  private forwardedTerm = 0;
+  private readStates: ReadState[] = [];
+  private failedReads: FailedRead[] = [];
 
   /** A snapshot received from the leader, not yet handed out for the host to persist and restore. */
   private pendingSnapshot: SnapshotMeta | null = null;
@@ -91,25 +147,34 @@ export class RaftNode {
   private readonly queuedMessagesMax: number;
   private droppedMessages = 0;
 
-  private outstandingReady: Ready | null = null;
+  /** Readies handed out and not yet advanced, oldest first. */
+  private readonly outstandingReadies: Ready[] = [];
   private lastSoftState: SoftState;
   private lastHardState: HardState;
 
-  constructor(config: RaftConfig, restore?: RaftRestoreState) {
+  constructor(config: RaftConfig, restore?: RaftRestoreState, logReader?: LogReader) {
     validateConfig(config);
     this.config = config;
     this.id = config.id;
     this.voters = [...config.voters];
+    this.uncommittedEntriesMax = config.uncommittedEntriesMax ?? UNCOMMITTED_ENTRIES_MAX_DEFAULT;
+    this.uncommittedBytesMax = config.uncommittedBytesMax ?? UNCOMMITTED_BYTES_MAX_DEFAULT;
+    this.logCacheBytesMax = config.logCacheBytesMax ?? LOG_CACHE_BYTES_MAX_DEFAULT;
+    this.leaseOn = (config.leaseTicks ?? 0) > 0;
+    this.readOnly = new ReadOnly(this.voters.length, config.leaseTicks ?? 0);
     const fail = (index: number, invariant: string): never => this.fail(index, invariant);
+    const reader = logReader ?? null;
     if (restore === undefined) {
       this.term = 0;
       this.vote = NO_NODE;
-      this.log = new RaftLog({ index: 0, term: 0, config: { voters: [...this.voters] } }, [], 0, fail);
+      this.log = new RaftLog({ index: 0, term: 0, config: { voters: [...this.voters] } }, [], 0, fail, reader);
       this.appliedIndex = 0;
+      // A node that never ran has acknowledged nothing: no vote guard.
+      this.leaderContactElapsedTicks = config.electionTicks;
     } else {
       const snapshot = validateRestore(restore, config);
       const commit = Math.max(restore.hardState.commit, snapshot.index);
-      this.log = new RaftLog(snapshot, restore.entries, commit, fail);
+      this.log = new RaftLog(snapshot, restore.entries, commit, fail, reader);
       this.appliedIndex = restore.applied;
       this.term = restore.hardState.term;
       this.vote = restore.hardState.vote;
@@ -121,7 +186,10 @@ export class RaftNode {
         this.term = this.log.lastTerm();
         this.vote = NO_NODE;
       }
+      // It may have acknowledged a lease round just before it crashed: refuse votes for a while.
+      this.leaderContactElapsedTicks = 0;
     }
+    this.applyingIndex = this.appliedIndex;
     // Enough room for a full round of replication and voting traffic per peer many times over;
     // a host that stops collecting Readies loses messages (Raft tolerates loss) instead of memory.
     this.queuedMessagesMax = 1024 + this.voters.length * (config.inflightMax + 8) * 16;
@@ -136,8 +204,11 @@ export class RaftNode {
   // ---------------------------------------------------------------------------------------------
 
   tick(): void {
+    this.tickCount += 1;
+    if (this.leaderContactElapsedTicks < this.config.electionTicks) this.leaderContactElapsedTicks += 1;
     if (this.role === 'leader') this.tickLeader();
     else this.tickElection();
+    this.failForwardedReadsIfLeaderChanged();
     this.checkInvariants();
   }
 
@@ -148,18 +219,73 @@ export class RaftNode {
       throw new MessageValidationError('from', `${message.from} is not another voter of this cluster`);
     }
     this.stepValidated(message);
+    this.failForwardedReadsIfLeaderChanged();
     this.checkInvariants();
   }
 
-  propose(data: Uint8Array): ProposeResult {
-    if (!(data instanceof Uint8Array)) throw new TypeError('propose: data must be a Uint8Array');
+  /**
+   * Appends a batch of commands (one entry each) to the leader's log. Nothing is sent here: the
+   * next Ready carries everything proposed since the last one to each follower.
+   */
+  propose(batch: readonly Uint8Array[]): ProposeResult {
+    if (!Array.isArray(batch) || batch.length === 0) throw new TypeError('propose: batch must be a non-empty array of Uint8Array');
     if (this.role !== 'leader') return { ok: false, reason: 'not-leader', leader: this.leader };
     if (this.transferee !== NO_NODE) return { ok: false, reason: 'transferring', leader: this.id };
-    const entry: Entry = { term: this.term, index: this.log.lastIndex() + 1, data };
-    this.log.append([entry]);
-    this.broadcastAppend();
-    this.checkInvariants();
-    return { ok: true, index: entry.index, term: entry.term };
+    let batchBytes = 0;
+    for (let k = 0; k < batch.length; k++) {
+      const data = batch[k];
+      if (!(data instanceof Uint8Array)) throw new TypeError(`propose: batch[${k}] must be a Uint8Array`);
+      batchBytes += data.length;
+    }
+    const uncommittedEntries = this.log.lastIndex() - this.log.commitIndex;
+    // An empty backlog always takes one batch, however large, so a big batch cannot wedge the leader.
+    if (uncommittedEntries > 0 && (uncommittedEntries + batch.length > this.uncommittedEntriesMax || this.uncommittedBytes + batchBytes > this.uncommittedBytesMax)) {
+      return { ok: false, reason: 'uncommitted-full', leader: this.id, uncommittedEntries, uncommittedBytes: this.uncommittedBytes };
+    }
+    const firstIndex = this.log.lastIndex() + 1;
+    const term = this.term;
+    const entries: Entry[] = new Array<Entry>(batch.length);
+    for (let k = 0; k < batch.length; k++) entries[k] = { term, index: firstIndex + k, data: batch[k]! };
+    this.log.append(entries);
+    this.uncommittedBytes += batchBytes;
+    return { ok: true, firstIndex, lastIndex: firstIndex + batch.length - 1, term };
+  }
+
+  /**
+   * A linearizable read, confirmed by a heartbeat round (ReadIndex). On a follower the request
+   * goes to the leader (follower read); either way a ReadState (or a FailedRead) with `context`
+   * comes out in a later Ready.
+   */
+  readIndex(context: number): ReadRequestResult {
+    if (!Number.isSafeInteger(context) || context < 0) throw new TypeError(`readIndex: context must be a non-negative safe integer, got ${context}`);
+    if (this.role === 'leader') {
+      if (this.readOnly.pendingCount >= PENDING_READS_MAX) return { ok: false, reason: 'reads-full', leader: this.id };
+      this.readOnly.request({ context, from: this.id }, this.committedInTerm() ? this.log.commitIndex : null);
+      return { ok: true };
+    }
+    if (this.role !== 'follower' || this.leader === NO_NODE) return { ok: false, reason: 'no-leader', leader: NO_NODE };
+    if (this.forwardedReads.size >= FORWARDED_READS_MAX) return { ok: false, reason: 'reads-full', leader: this.leader };
+    if (this.forwardedTo !== this.leader || this.forwardedTerm !== this.term) {
+      this.forwardedTo = this.leader;
+      this.forwardedTerm = this.term;
+    }
+    this.forwardedReads.add(context);
+    this.send({ type: 'ReadIndex', from: this.id, to: this.leader, term: this.term, context }, false);
+    return { ok: true };
+  }
+
+  /**
+   * A read the leader answers from its lease, with no message, when the lease holds; otherwise it
+   * falls back to readIndex (still linearizable, one round slower). Only the leader serves it.
+   */
+  leaseRead(context: number): ReadRequestResult {
+    if (!Number.isSafeInteger(context) || context < 0) throw new TypeError(`leaseRead: context must be a non-negative safe integer, got ${context}`);
+    if (this.role !== 'leader') return { ok: false, reason: 'not-leader', leader: this.leader };
+    if (this.readOnly.leaseHolds(this.tickCount) && this.committedInTerm()) {
+      this.readStates.push({ context, index: this.log.commitIndex, via: 'lease' });
+      return { ok: true };
+    }
+    return this.readIndex(context);
   }
 
   transferLeadership(to: NodeId): TransferResult {
@@ -168,6 +294,9 @@ export class RaftNode {
     const target = this.progress.get(to);
     if (target === undefined) return { ok: false, reason: 'unknown-target' };
     if (this.transferee !== NO_NODE) return { ok: false, reason: 'transfer-in-progress' };
+    // The target's Vote carries the transfer flag, which voters grant despite their lease: so no
+    // lease read may be served again in this term (read-only.ts).
+    this.readOnly.endLease();
     this.transferee = to;
     this.transferElapsedTicks = 0;
     if (target.matchIndex === this.log.lastIndex()) this.sendTimeoutNow(to);
@@ -175,8 +304,28 @@ export class RaftNode {
     return { ok: true };
   }
 
+  /** The host could not reach `peer` (connection refused or reset): stop streaming to it optimistically. */
+  reportUnreachable(peer: NodeId): void {
+    const peerProgress = this.progress.get(peer);
+    if (this.role !== 'leader' || peerProgress === undefined) return;
+    if (peerProgress.state === 'replicate') peerProgress.becomeProbe();
+  }
+
+  /**
+   * The host finished or failed streaming a snapshot to `peer`. A failure sends the follower back
+   * to probing at once (a new snapshot follows if it still needs one) instead of waiting
+   * SNAPSHOT_TIMEOUT_ELECTIONS election timeouts; a success waits for the follower's answer.
+   */
+  reportSnapshot(peer: NodeId, outcome: 'finished' | 'failed'): void {
+    const peerProgress = this.progress.get(peer);
+    if (this.role !== 'leader' || peerProgress === undefined || peerProgress.state !== 'snapshot') return;
+    if (outcome === 'failed') {
+      peerProgress.pendingSnapshotIndex = 0;
+      peerProgress.becomeProbe();
+    }
+  }
+
   hasReady(): boolean {
-    if (this.outstandingReady !== null) return false;
     return (
       this.softStateChanged() ||
       this.hardStateChanged() ||
@@ -184,21 +333,24 @@ export class RaftNode {
       this.log.handedOutIndex < this.log.lastIndex() ||
       this.messages.length > 0 ||
       this.messagesAfterPersist.length > 0 ||
-      this.appliedIndex < this.log.commitIndex
+      this.applyingIndex < this.log.commitIndex ||
+      this.readStates.length > 0 ||
+      this.failedReads.length > 0 ||
+      (this.role === 'leader' && (this.readOnly.needsRound() || this.hasAppendsToSend()))
     );
   }
 
   ready(): Ready {
-    if (this.outstandingReady !== null) this.fail(this.log.lastIndex(), 'at most one Ready outstanding: ready() called before advance()');
+    if (this.role === 'leader') this.flushLeader();
     const softState: SoftState | null = this.softStateChanged() ? { leader: this.leader, role: this.role } : null;
     const hardState: HardState | null = this.hardStateChanged()
       ? { term: this.term, vote: this.vote, commit: this.log.commitIndex }
       : null;
     const snapshot = this.pendingSnapshot;
     const entries = this.log.unstableEntries();
-    // Every entry up to lastIndex is now persisted or in this Ready, which the host persists
-    // before it applies: so committed entries may run up to commit (which is <= lastIndex).
-    const applyFrom = Math.max(this.appliedIndex, snapshot === null ? 0 : snapshot.index) + 1;
+    // Every entry up to lastIndex is now persisted or in this Ready or an earlier one, which the
+    // host persists before it applies: so committed entries may run up to commit (<= lastIndex).
+    const applyFrom = Math.max(this.applyingIndex, snapshot === null ? 0 : snapshot.index) + 1;
     const applyTo = Math.min(this.log.commitIndex, applyFrom - 1 + COMMITTED_ENTRIES_PER_READY_MAX);
     const committedEntries = applyFrom <= applyTo ? this.log.range(applyFrom, applyTo) : [];
     const result: Ready = {
@@ -209,38 +361,40 @@ export class RaftNode {
       messages: this.messages,
       messagesAfterPersist: this.messagesAfterPersist,
       committedEntries,
+      readStates: this.readStates,
+      failedReads: this.failedReads,
     };
     this.messages = [];
     this.messagesAfterPersist = [];
+    this.readStates = [];
+    this.failedReads = [];
     this.pendingSnapshot = null;
     this.log.handedOutIndex = this.log.lastIndex();
+    this.applyingIndex = Math.max(applyFrom - 1, applyTo);
     if (softState !== null) this.lastSoftState = softState;
     if (hardState !== null) this.lastHardState = hardState;
-    this.outstandingReady = result;
+    this.outstandingReadies.push(result);
     return result;
   }
 
+  /** The host finished `ready` (persisted, sent, applied): the oldest outstanding Ready. */
   advance(ready: Ready): void {
-    if (this.outstandingReady === null || ready !== this.outstandingReady) {
-      this.fail(this.log.lastIndex(), 'advance() must be given the Ready most recently returned by ready()');
+    if (this.outstandingReadies[0] !== ready) {
+      this.fail(this.log.lastIndex(), 'advance() must be given the oldest Ready not yet advanced, in the order ready() returned them');
     }
-    this.outstandingReady = null;
+    this.outstandingReadies.shift();
     if (ready.snapshot !== null) {
       this.log.persistedIndex = Math.max(this.log.persistedIndex, ready.snapshot.index);
       this.appliedIndex = Math.max(this.appliedIndex, ready.snapshot.index);
     }
-    if (ready.entries.length > 0) {
-      // Entries truncated after this Ready went out pulled handedOutIndex below them: only the
-      // prefix that still stands is durable as the log now reads.
-      const lastWritten = ready.entries[ready.entries.length - 1]!.index;
-      this.log.persistedIndex = Math.max(this.log.persistedIndex, Math.min(lastWritten, this.log.handedOutIndex));
-    }
+    this.markPersisted(ready.entries);
     if (ready.committedEntries.length > 0) {
       const first = ready.committedEntries[0]!.index;
       if (first !== this.appliedIndex + 1) this.fail(first, `applied entries not contiguous: applied ${this.appliedIndex}`);
       this.appliedIndex = ready.committedEntries[ready.committedEntries.length - 1]!.index;
     }
-    if (this.role === 'leader' && this.maybeCommit()) this.broadcastAppend();
+    if (this.role === 'leader') this.maybeCommit();
+    this.dropCachedEntries();
     this.checkInvariants();
   }
 
@@ -273,9 +427,16 @@ export class RaftNode {
       snapshotTerm: this.log.snapshot.term,
       progress,
       transferee: this.transferee,
+      tick: this.tickCount,
+      leaseExpiryTick: this.role === 'leader' && this.readOnly.leaseHolds(this.tickCount) ? this.readOnly.leaseExpiryTick : 0,
+      cachedEntries: this.log.cachedEntries,
+      cachedBytes: this.log.cachedBytes,
+      uncommittedEntries: this.role === 'leader' ? this.log.lastIndex() - this.log.commitIndex : 0,
+      uncommittedBytes: this.role === 'leader' ? this.uncommittedBytes : 0,
     };
   }
 
+  /** The entry at `index` (from memory or the LogReader); undefined if compacted, beyond the log or unreadable. */
   entryAt(index: number): Entry | undefined {
     return this.log.entryAt(index);
   }
@@ -305,6 +466,7 @@ export class RaftNode {
   private tickLeader(): void {
     this.heartbeatElapsedTicks += 1;
     this.electionElapsedTicks += 1;
+    this.leaderContactElapsedTicks = 0;
     if (this.transferee !== NO_NODE) {
       this.transferElapsedTicks += 1;
       // The target did not win within an election timeout: give up so proposals flow again.
@@ -313,7 +475,7 @@ export class RaftNode {
     for (const [peer, peerProgress] of this.progress) {
       if (peerProgress.state !== 'snapshot') continue;
       peerProgress.snapshotElapsedTicks += 1;
-      // No core API reports a lost snapshot transfer, so an unanswered one is retried by probing.
+      // A transfer the host never reported on (lost in a crash, say) is retried by probing.
       if (peerProgress.snapshotElapsedTicks >= this.config.electionTicks * SNAPSHOT_TIMEOUT_ELECTIONS) {
         peerProgress.becomeProbe();
         this.sendAppend(peer, true);
@@ -334,6 +496,11 @@ export class RaftNode {
     if (this.heartbeatElapsedTicks >= this.config.heartbeatTicks) {
       this.heartbeatElapsedTicks = 0;
       this.broadcastHeartbeat();
+      return;
+    }
+    // Commit rides on appends; a follower that got none since commit moved hears it now.
+    for (const [peer, peerProgress] of this.progress) {
+      if (Math.min(this.log.commitIndex, peerProgress.matchIndex) > peerProgress.commitSent) this.sendHeartbeat(peer, peerProgress, this.readOnly.currentRound);
     }
   }
 
@@ -360,10 +527,34 @@ export class RaftNode {
   }
 
   private leaveLeadership(): void {
+    if (this.leading) this.failLeaderReads();
+    this.leading = false;
     this.progress.clear();
     this.transferee = NO_NODE;
+    this.uncommittedBytes = 0;
     this.votesGranted.clear();
     this.votesRejected.clear();
+  }
+
+  /** Leadership ended: every read waiting on this node as leader fails (its asker retries). */
+  private failLeaderReads(): void {
+    for (const read of this.readOnly.reset([])) {
+      if (read.from === this.id) {
+        this.failedReads.push({ context: read.context, reason: 'leader-changed', leader: this.leader });
+      } else {
+        this.send({ type: 'ReadIndexResponse', from: this.id, to: read.from, term: this.term, context: read.context, index: 0, success: false }, false);
+      }
+    }
+  }
+
+  /** Reads forwarded to a leader that is no longer ours (or not in this term) will not be answered: fail them. */
+  private failForwardedReadsIfLeaderChanged(): void {
+    if (this.forwardedReads.size === 0) return;
+    if (this.role === 'follower' && this.leader === this.forwardedTo && this.term === this.forwardedTerm) return;
+    for (const context of this.forwardedReads) {
+      this.failedReads.push({ context, reason: 'leader-changed', leader: this.role === 'leader' ? this.id : this.leader });
+    }
+    this.forwardedReads.clear();
   }
 
   private campaign(kind: 'pre-vote' | 'election' | 'transfer'): void {
@@ -411,17 +602,25 @@ export class RaftNode {
     if (this.role !== 'candidate') this.fail(this.log.lastIndex(), `only a candidate becomes leader, not a ${this.role}`);
     this.role = 'leader';
     this.leader = this.id;
+    this.leading = true;
     this.votesGranted.clear();
     this.votesRejected.clear();
     this.resetElectionTimer();
+    this.leaderContactElapsedTicks = 0;
     const nextIndex = this.log.lastIndex() + 1;
+    const peers: NodeId[] = [];
     for (const peer of this.voters) {
-      if (peer !== this.id) this.progress.set(peer, new Progress(nextIndex, this.config.inflightMax));
+      if (peer === this.id) continue;
+      peers.push(peer);
+      this.progress.set(peer, new Progress(nextIndex, this.config.inflightMax));
     }
+    this.readOnly.reset(peers);
+    // Entries above commit are all cached (only applied entries leave the cache).
+    this.uncommittedBytes = this.log.payloadBytes(this.log.commitIndex, this.log.lastIndex());
     // An entry of the new term lets earlier terms' entries commit (they cannot by counting).
-    this.log.append([{ term: this.term, index: nextIndex, data: new Uint8Array(0) }]);
-    this.broadcastAppend();
-    if (this.maybeCommit()) this.broadcastAppend();
+    this.log.append([{ term: this.term, index: nextIndex, data: EMPTY_DATA }]);
+    // The probes (carrying the no-op) go out with the next Ready (flushLeader).
+    this.maybeCommit();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -432,9 +631,10 @@ export class RaftNode {
     if (message.term > this.term) {
       if (message.type === 'Vote' || message.type === 'PreVote') {
         const transfer = message.type === 'Vote' && message.transfer;
-        if (this.config.checkQuorum && !transfer && this.inLeaderLease()) {
+        if ((this.config.checkQuorum || this.leaseOn) && !transfer && this.inLeaderLease()) {
           // The leader lease on votes: having heard from a live leader within the election
-          // timeout, this node will not help depose it (nor take the higher term).
+          // timeout, this node will not help depose it (nor take the higher term). With leases
+          // on this is what keeps a lease-holding leader the only leader (read-only.ts).
           return;
         }
       }
@@ -457,7 +657,7 @@ export class RaftNode {
         this.handlePreVote(message.from, message.term, message.lastLogIndex, message.lastLogTerm);
         return;
       case 'Vote':
-        this.handleVote(message.from, message.lastLogIndex, message.lastLogTerm);
+        this.handleVote(message.from, message.lastLogIndex, message.lastLogTerm, message.transfer);
         return;
       case 'PreVoteResponse':
         if (this.role === 'pre-candidate' && message.term === this.term + 1) this.recordVote(message.from, message.granted);
@@ -485,10 +685,16 @@ export class RaftNode {
         if (this.role === 'leader') this.handleAppendEntriesResponse(message);
         return;
       case 'HeartbeatResponse':
-        if (this.role === 'leader') this.handleHeartbeatResponse(message.from);
+        if (this.role === 'leader') this.handleHeartbeatResponse(message);
         return;
       case 'InstallSnapshotResponse':
         if (this.role === 'leader') this.handleInstallSnapshotResponse(message);
+        return;
+      case 'ReadIndex':
+        this.handleReadIndex(message.from, message.context);
+        return;
+      case 'ReadIndexResponse':
+        this.handleReadIndexResponse(message);
         return;
     }
   }
@@ -498,9 +704,12 @@ export class RaftNode {
     if (message.type === 'AppendEntries' || message.type === 'Heartbeat' || message.type === 'InstallSnapshot') {
       // A deposed leader that is cut off from the new one (possible with pre-vote or check-quorum,
       // which suppress the elections that would otherwise tell it) learns the newer term here.
-      this.send({ type: 'HeartbeatResponse', from: this.id, to: message.from, term: this.term }, false);
+      this.send({ type: 'HeartbeatResponse', from: this.id, to: message.from, term: this.term, round: 0 }, false);
     } else if (message.type === 'PreVote') {
       this.send({ type: 'PreVoteResponse', from: this.id, to: message.from, term: this.term, granted: false }, false);
+    } else if (message.type === 'ReadIndex') {
+      // A follower of an older term asks: it is behind; tell it so and let it retry.
+      this.send({ type: 'ReadIndexResponse', from: this.id, to: message.from, term: this.term, context: message.context, index: 0, success: false }, false);
     }
   }
 
@@ -512,9 +721,16 @@ export class RaftNode {
     if (this.role !== 'follower') this.becomeFollower(this.term, leader);
     this.leader = leader;
     this.electionElapsedTicks = 0;
+    this.leaderContactElapsedTicks = 0;
   }
 
+  /**
+   * Whether this node heard from a live leader within the election timeout, so it refuses votes.
+   * With leases on, measured from the last contact with any leader (or a restart), whatever has
+   * happened since: a follower that acknowledged a lease round must not vote for electionTicks.
+   */
   private inLeaderLease(): boolean {
+    if (this.leaseOn) return this.leaderContactElapsedTicks < this.config.electionTicks;
     return this.leader !== NO_NODE && this.electionElapsedTicks < this.config.electionTicks;
   }
 
@@ -530,10 +746,12 @@ export class RaftNode {
     this.send({ type: 'PreVoteResponse', from: this.id, to: from, term: granted ? term : this.term, granted }, false);
   }
 
-  private handleVote(from: NodeId, lastLogIndex: number, lastLogTerm: number): void {
+  private handleVote(from: NodeId, lastLogIndex: number, lastLogTerm: number, transfer: boolean): void {
     // One vote per term: a repeat request from the same candidate is granted again (its first
-    // answer may have been lost); anyone else is refused once the vote is cast or a leader known.
-    const canVote = this.vote === from || (this.vote === NO_NODE && this.leader === NO_NODE);
+    // answer may have been lost); anyone else is refused once the vote is cast or a leader known —
+    // and, with leases on, while this node is inside a leader's lease (a transfer excepted).
+    const leaseBars = this.leaseOn && !transfer && this.inLeaderLease();
+    const canVote = this.vote === from || (this.vote === NO_NODE && this.leader === NO_NODE && !leaseBars);
     const granted = canVote && this.isUpToDate(lastLogIndex, lastLogTerm);
     if (granted) {
       this.vote = from;
@@ -599,7 +817,7 @@ export class RaftNode {
         if (this.role === 'leader') this.fail(entry.index, 'a leader never truncates its own log');
         this.log.truncateAfter(entry.index - 1);
       }
-      this.log.append(entries.slice(firstNew));
+      this.log.append(firstNew === 0 ? entries : entries.slice(firstNew));
     }
     const lastNewIndex = prevLogIndex + entries.length;
     this.log.commitTo(Math.min(message.commit, lastNewIndex));
@@ -615,7 +833,7 @@ export class RaftNode {
     // The leader sends min(its commit, our match), which we hold; the clamp guards a restarted
     // node whose log is shorter than the leader last heard.
     this.log.commitTo(Math.min(message.commit, this.log.lastIndex()));
-    this.send({ type: 'HeartbeatResponse', from: this.id, to: message.from, term: this.term }, false);
+    this.send({ type: 'HeartbeatResponse', from: this.id, to: message.from, term: this.term, round: message.round }, false);
   }
 
   private handleInstallSnapshot(message: InstallSnapshotRequest): void {
@@ -642,6 +860,22 @@ export class RaftNode {
     this.send(response, true);
   }
 
+  private handleReadIndex(from: NodeId, context: number): void {
+    const refuse = (): void =>
+      this.send({ type: 'ReadIndexResponse', from: this.id, to: from, term: this.term, context, index: 0, success: false }, false);
+    if (this.role !== 'leader' || this.readOnly.pendingCount >= PENDING_READS_MAX) {
+      refuse();
+      return;
+    }
+    this.readOnly.request({ context, from }, this.committedInTerm() ? this.log.commitIndex : null);
+  }
+
+  private handleReadIndexResponse(message: ReadIndexResponse): void {
+    if (!this.forwardedReads.delete(message.context)) return; // not ours, or already failed
+    if (message.success) this.readStates.push({ context: message.context, index: message.index, via: 'read-index' });
+    else this.failedReads.push({ context: message.context, reason: 'not-leader', leader: this.leader === message.from ? NO_NODE : this.leader });
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Leader: replication.
   // ---------------------------------------------------------------------------------------------
@@ -651,7 +885,7 @@ export class RaftNode {
     if (peerProgress === undefined) return;
     peerProgress.recentActive = true;
     if (!message.success) {
-      this.handleRejection(message.from, peerProgress, message);
+      this.handleRejection(peerProgress, message);
       return;
     }
     if (message.matchIndex > this.log.lastIndex()) return; // cannot be ours: ignore rather than trust it
@@ -665,14 +899,15 @@ export class RaftNode {
     } else if (peerProgress.state === 'replicate') {
       peerProgress.inflights.freeUpTo(message.matchIndex);
     }
-    if (this.maybeCommit()) this.broadcastAppend();
-    this.sendAppendsWhileOpen(message.from);
+    // The window reopened: the next Ready streams what it can (flushLeader), with whatever else
+    // was proposed meanwhile.
+    this.maybeCommit();
     if (message.from === this.transferee && peerProgress.matchIndex === this.log.lastIndex()) {
       this.sendTimeoutNow(message.from);
     }
   }
 
-  private handleRejection(peer: NodeId, peerProgress: Progress, message: AppendEntriesResponse): void {
+  private handleRejection(peerProgress: Progress, message: AppendEntriesResponse): void {
     const rejectedIndex = message.matchIndex;
     // A rejection of something other than the append in flight is stale: a reordered answer to
     // an older message. In replicate state anything at or below match; in probe, anything but next-1.
@@ -690,14 +925,16 @@ export class RaftNode {
     if (peerProgress.state === 'replicate') peerProgress.becomeProbe();
     peerProgress.nextIndex = nextIndex;
     peerProgress.probeSent = false;
-    this.sendAppend(peer, true);
+    // The next probe goes out with the next Ready.
   }
 
-  private handleHeartbeatResponse(peer: NodeId): void {
+  private handleHeartbeatResponse(message: HeartbeatResponse): void {
+    const peer = message.from;
     const peerProgress = this.progress.get(peer);
     if (peerProgress === undefined) return;
     peerProgress.recentActive = true;
     peerProgress.probeSent = false;
+    if (message.round > 0) this.releaseReads(this.readOnly.acknowledge(peer, message.round));
     if (peerProgress.matchIndex >= this.log.lastIndex() || peerProgress.state === 'snapshot') return;
     if (peerProgress.state === 'replicate' && peerProgress.inflights.full()) {
       // Every message in the window may have been lost. An empty append at nextIndex-1 either
@@ -705,6 +942,8 @@ export class RaftNode {
       this.sendEmptyAppend(peer, peerProgress);
       return;
     }
+    // Behind with the window open: an append from nextIndex (empty if everything went out) finds a
+    // lost message the same way. On an ordered transport it arrives after what is in flight.
     this.sendAppend(peer, true);
   }
 
@@ -713,15 +952,14 @@ export class RaftNode {
     if (peerProgress === undefined) return;
     peerProgress.recentActive = true;
     if (peerProgress.state !== 'snapshot') {
-      if (message.success && message.matchIndex <= this.log.lastIndex() && peerProgress.maybeUpdate(message.matchIndex)) {
-        if (this.maybeCommit()) this.broadcastAppend();
-      }
+      if (message.success && message.matchIndex <= this.log.lastIndex() && peerProgress.maybeUpdate(message.matchIndex)) this.maybeCommit();
       return;
     }
     if (message.success && message.matchIndex <= this.log.lastIndex()) peerProgress.maybeUpdate(message.matchIndex);
     peerProgress.becomeProbe();
-    if (this.maybeCommit()) this.broadcastAppend();
-    else this.sendAppend(message.from, true);
+    this.maybeCommit();
+    // Probe from the snapshot on: an empty append learns where the follower stands.
+    this.sendAppend(message.from, true);
   }
 
   /**
@@ -735,21 +973,55 @@ export class RaftNode {
     const candidate = quorumMatchIndex(matchIndexes);
     if (candidate <= this.log.commitIndex) return false;
     if (this.log.termAt(candidate) !== this.term) return false;
+    const firstInTerm = !this.committedInTerm();
+    this.uncommittedBytes -= this.log.payloadBytes(this.log.commitIndex, candidate);
     this.log.commitTo(candidate);
+    if (firstInTerm) this.readOnly.termCommitted(candidate);
     return true;
   }
 
-  private broadcastAppend(): void {
-    for (const peer of this.progress.keys()) this.sendAppend(peer, true);
+  /** Whether the leader has committed an entry of its own term (before that its commit index may lag). */
+  private committedInTerm(): boolean {
+    return this.log.termAt(this.log.commitIndex) === this.term;
   }
 
-  private broadcastHeartbeat(): void {
-    for (const [peer, peerProgress] of this.progress) {
-      // A probe waits for the next heartbeat; its answer triggers the next append.
-      if (peerProgress.state === 'probe') peerProgress.probeSent = false;
-      const commit = Math.min(this.log.commitIndex, peerProgress.matchIndex);
-      this.send({ type: 'Heartbeat', from: this.id, to: peer, term: this.term, commit }, false);
+  /** Reads a quorum confirmed: the leader's own come out as ReadStates, a follower's as responses. */
+  private releaseReads(confirmed: readonly ConfirmedRead[]): void {
+    for (const read of confirmed) {
+      if (read.from === this.id) this.readStates.push({ context: read.context, index: read.index, via: 'read-index' });
+      else this.send({ type: 'ReadIndexResponse', from: this.id, to: read.from, term: this.term, context: read.context, index: read.index, success: true }, false);
     }
+  }
+
+  /** At ready(): stream what each follower's window allows, and start a round for waiting reads. */
+  private flushLeader(): void {
+    for (const peer of this.progress.keys()) this.sendAppendsWhileOpen(peer);
+    if (this.readOnly.needsRound()) this.broadcastHeartbeat();
+  }
+
+  private hasAppendsToSend(): boolean {
+    const lastIndex = this.log.lastIndex();
+    for (const peerProgress of this.progress.values()) {
+      if (peerProgress.nextIndex <= lastIndex && !peerProgress.isPaused()) return true;
+    }
+    return false;
+  }
+
+  /** A new round to every follower (it also carries commit); a one-node cluster confirms it alone. */
+  private broadcastHeartbeat(): void {
+    const round = this.readOnly.startRound(this.tickCount);
+    for (const [peer, peerProgress] of this.progress) {
+      // A probe waits for the next heartbeat; its answer lets the next Ready probe again.
+      if (peerProgress.state === 'probe') peerProgress.probeSent = false;
+      this.sendHeartbeat(peer, peerProgress, round);
+    }
+    if (this.progress.size === 0) this.releaseReads(this.readOnly.acknowledge(null, round));
+  }
+
+  private sendHeartbeat(peer: NodeId, peerProgress: Progress, round: number): void {
+    const commit = Math.min(this.log.commitIndex, peerProgress.matchIndex);
+    peerProgress.commitSent = Math.max(peerProgress.commitSent, commit);
+    this.send({ type: 'Heartbeat', from: this.id, to: peer, term: this.term, commit, round }, false);
   }
 
   /** Send appends to `peer` until its window closes or it has everything; bounded by inflightMax. */
@@ -760,9 +1032,9 @@ export class RaftNode {
   }
 
   /**
-   * One AppendEntries (or InstallSnapshot, if the entries it needs are compacted) to `peer`, if
-   * its progress allows. `sendIfEmpty` also sends when there are no new entries (to carry a
-   * commit index or probe). Returns whether a message went out.
+   * One AppendEntries (or InstallSnapshot, if the entries it needs are compacted or unreadable) to
+   * `peer`, if its progress allows. `sendIfEmpty` also sends when there are no new entries (to
+   * carry a commit index or probe). Returns whether a message went out.
    */
   private sendAppend(peer: NodeId, sendIfEmpty: boolean): boolean {
     const peerProgress = this.progress.get(peer);
@@ -773,11 +1045,19 @@ export class RaftNode {
       if (prevLogIndex > this.log.lastIndex()) this.fail(prevLogIndex, `nextIndex ${peerProgress.nextIndex} of ${peer} beyond the log`);
       return this.sendSnapshot(peer, peerProgress);
     }
-    const entries = peerProgress.nextIndex <= this.log.lastIndex()
-      ? this.log.slice(peerProgress.nextIndex, this.config.batchEntriesMax, this.config.batchBytesMax)
-      : [];
+    let entries: Entry[] = [];
+    if (peerProgress.nextIndex <= this.log.lastIndex()) {
+      try {
+        entries = this.log.slice(peerProgress.nextIndex, this.config.batchEntriesMax, this.config.batchBytesMax);
+      } catch (error) {
+        if (!(error instanceof LogUnavailableError)) throw error;
+        return this.sendSnapshot(peer, peerProgress);
+      }
+    }
     if (entries.length === 0 && !sendIfEmpty) return false;
-    this.send({ type: 'AppendEntries', from: this.id, to: peer, term: this.term, prevLogIndex, prevLogTerm, entries, commit: this.log.commitIndex }, false);
+    const commit = this.log.commitIndex;
+    this.send({ type: 'AppendEntries', from: this.id, to: peer, term: this.term, prevLogIndex, prevLogTerm, entries, commit }, false);
+    peerProgress.commitSent = Math.max(peerProgress.commitSent, Math.min(commit, prevLogIndex + entries.length));
     peerProgress.sentEntries(entries.length > 0 ? entries[entries.length - 1]!.index : null);
     return true;
   }
@@ -802,6 +1082,41 @@ export class RaftNode {
 
   private sendTimeoutNow(peer: NodeId): void {
     this.send({ type: 'TimeoutNow', from: this.id, to: peer, term: this.term }, false);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Durability and memory.
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * A Ready's entries are durable. Only the part that still stands in the log counts: a later
+   * conflict may have truncated and rewritten it (handed out again, in a later Ready). The
+   * highest entry whose term still matches proves, by Log Matching, the whole prefix up to it.
+   */
+  private markPersisted(entries: readonly Entry[]): void {
+    for (let k = entries.length - 1; k >= 0; k--) {
+      const entry = entries[k]!;
+      if (entry.index <= this.log.persistedIndex) return;
+      if (entry.index <= this.log.handedOutIndex && this.log.termAt(entry.index) === entry.term) {
+        this.log.persistedIndex = entry.index;
+        return;
+      }
+    }
+  }
+
+  /**
+   * Let go of cached entries that are durable and applied — on a leader, also held by every
+   * active follower, unless the cache is over its bound (a lagging follower then reads from
+   * storage, or gets a snapshot).
+   */
+  private dropCachedEntries(): void {
+    let dropTo = Math.min(this.appliedIndex, this.log.persistedIndex);
+    if (this.role === 'leader' && this.log.cachedBytes <= this.logCacheBytesMax) {
+      for (const peerProgress of this.progress.values()) {
+        if (peerProgress.state !== 'snapshot' && peerProgress.recentActive) dropTo = Math.min(dropTo, peerProgress.matchIndex);
+      }
+    }
+    if (dropTo >= this.log.cacheFirstIndex) this.log.dropCacheTo(dropTo);
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -115,14 +115,40 @@ export interface AppendEntriesResponse extends MessageBase {
   readonly hintTerm: number;
 }
 
-/** Leader liveness and commit propagation to followers that are caught up or being probed. */
+/**
+ * Leader liveness, commit propagation, and the confirmation rounds behind ReadIndex and leases.
+ * Every heartbeat broadcast starts a new `round` (numbered from 1 in each leader term); a
+ * follower echoes it, and once a quorum has echoed round r the leader knows it was still leader
+ * when it sent r (see read-only.ts).
+ */
 export interface HeartbeatRequest extends MessageBase {
   readonly type: 'Heartbeat';
   /** min(leader commit, follower's match index): never tell a follower to commit what it may not hold. */
   readonly commit: number;
+  readonly round: number;
 }
 export interface HeartbeatResponse extends MessageBase {
   readonly type: 'HeartbeatResponse';
+  /** The round of the heartbeat answered (0 when answering a stale message). */
+  readonly round: number;
+}
+
+/** A follower asks the leader for a read index on behalf of its own client (follower reads). */
+export interface ReadIndexRequest extends MessageBase {
+  readonly type: 'ReadIndex';
+  /** The follower's own id for the read; echoed back. */
+  readonly context: number;
+}
+/**
+ * The leader's answer: `index` is a commit index at which a read is linearizable once the
+ * follower has applied up to it. `success: false` when the receiver is not (or stopped being) the
+ * leader: the follower fails the read so its client retries elsewhere.
+ */
+export interface ReadIndexResponse extends MessageBase {
+  readonly type: 'ReadIndexResponse';
+  readonly context: number;
+  readonly index: number;
+  readonly success: boolean;
 }
 
 /**
@@ -157,7 +183,9 @@ export type Message =
   | HeartbeatResponse
   | InstallSnapshotRequest
   | InstallSnapshotResponse
-  | TimeoutNowRequest;
+  | TimeoutNowRequest
+  | ReadIndexRequest
+  | ReadIndexResponse;
 
 export type MessageType = Message['type'];
 
@@ -182,8 +210,47 @@ export interface RaftConfig {
   readonly batchEntriesMax: number;
   /** At most this many payload bytes per AppendEntries (a single larger entry still goes, alone). */
   readonly batchBytesMax: number;
+  /**
+   * Backpressure: a leader refuses proposals ('uncommitted-full') while its log holds this many
+   * entries above the commit index (default 65 536). A leader cut off from its quorum then stops
+   * taking writes instead of filling its memory.
+   */
+  readonly uncommittedEntriesMax?: number;
+  /** …or this many payload bytes above the commit index (default 64 MiB). */
+  readonly uncommittedBytesMax?: number;
+  /**
+   * Lease reads: a leader may answer reads locally for `leaseTicks` ticks from the send of a
+   * heartbeat round a quorum acknowledged. 0 (default) turns leases off. While on, every node
+   * refuses votes and pre-votes for electionTicks after hearing from a leader (or restarting),
+   * whatever checkQuorum says. Must be at most `leaseTicksSafeMax(electionTicks, clockDriftMax)`
+   * unless `leaseUnsafe` is set (see read-only.ts for the argument).
+   */
+  readonly leaseTicks?: number;
+  /** The bound ρ on clock rate error the lease is sized for: every clock's tick lasts nominal × [1 − ρ, 1 + ρ] (default 0.05). */
+  readonly clockDriftMax?: number;
+  /** Accept a lease longer than the safe bound: reads may then be stale (labelled unsafe). */
+  readonly leaseUnsafe?: boolean;
+  /**
+   * Entries that are durable, applied here and (on a leader) held by every active follower are
+   * dropped from memory and read back through the LogReader when a lagging follower needs them.
+   * Entries a follower still needs stay cached up to this many payload bytes (default 64 MiB).
+   */
+  readonly logCacheBytesMax?: number;
   /** The core's only source of randomness (election timeout jitter). */
   readonly prng: Prng;
+}
+
+/**
+ * Durable log entries the core no longer keeps in memory, read back synchronously (etcd's
+ * Storage.Entries). Implemented by the write-ahead log. A read may fail (the entries were
+ * compacted, or the disk failed, or the codec cannot decode synchronously): the core then sends the
+ * follower a snapshot instead.
+ */
+export interface LogReader {
+  /** Entries [fromIndex, toIndexExclusive), stopping once bytesMax of data is reached (at least one entry). Throws when unavailable. */
+  entries(fromIndex: number, toIndexExclusive: number, bytesMax: number): Entry[];
+  /** The term of a durable entry, or null if the log does not hold it. */
+  term(index: number): number | null;
 }
 
 /** What a restarting node reads back from durable storage. */
@@ -203,19 +270,26 @@ export interface SoftState {
   readonly role: Role;
 }
 
+/** A read the host may now answer, once its state machine has applied up to `index`. */
+export interface ReadState {
+  /** The host's id for the read (readIndex / leaseRead argument). */
+  readonly context: number;
+  readonly index: number;
+  /** How leadership was confirmed: a quorum round, or the lease (no message). */
+  readonly via: 'read-index' | 'lease';
+}
+
+/** A read the core gave up on: the host answers its client with a retryable error. */
+export interface FailedRead {
+  readonly context: number;
+  readonly reason: 'not-leader' | 'leader-changed';
+  /** The leader as this node knows it now (NO_NODE if none). */
+  readonly leader: NodeId;
+}
+
 /**
- * Everything the host must do, in this order (the I/O contract, etcd-style):
- *   1. Persist: `snapshot` (if any), then `entries` (overwriting any stored entries at the same or
- *      higher indexes), then `hardState` (if any) — durably, under the host's fsync policy.
- *   2. Send `messages` (these may also be sent *before* step 1 completes — see below) and then,
- *      only after step 1 is durable, `messagesAfterPersist`.
- *   3. Apply `committedEntries` to the state machine, in order (and restore from `snapshot` first
- *      if present).
- *   4. Call `advance(ready)`.
- * `messages` never depend on unpersisted local state (a leader's AppendEntries may go out while
- * the leader writes the same entries: Raft thesis §10.2.1). `messagesAfterPersist` do (votes,
- * append acknowledgements), so sending them early could lose a vote or an acknowledged entry in a
- * crash.
+ * Everything the host must do for one Ready. The contract is stated once, at the head of raft.ts.
+ * Several Readies may be outstanding; `advance` takes them back in the order `ready()` gave them.
  */
 export interface Ready {
   readonly softState: SoftState | null;
@@ -225,12 +299,20 @@ export interface Ready {
   readonly messages: readonly Message[];
   readonly messagesAfterPersist: readonly Message[];
   readonly committedEntries: readonly Entry[];
+  readonly readStates: readonly ReadState[];
+  readonly failedReads: readonly FailedRead[];
 }
 
 export type ProposeResult =
-  | { readonly ok: true; readonly index: number; readonly term: number }
+  | { readonly ok: true; readonly firstIndex: number; readonly lastIndex: number; readonly term: number }
   | { readonly ok: false; readonly reason: 'not-leader'; readonly leader: NodeId }
-  | { readonly ok: false; readonly reason: 'transferring'; readonly leader: NodeId };
+  | { readonly ok: false; readonly reason: 'transferring'; readonly leader: NodeId }
+  /** Backpressure: too much uncommitted; retry once commits catch up (or elsewhere, if this leader is cut off). */
+  | { readonly ok: false; readonly reason: 'uncommitted-full'; readonly leader: NodeId; readonly uncommittedEntries: number; readonly uncommittedBytes: number };
+
+export type ReadRequestResult =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly reason: 'not-leader' | 'no-leader' | 'reads-full'; readonly leader: NodeId };
 
 export type TransferResult =
   | { readonly ok: true }
@@ -260,4 +342,13 @@ export interface RaftStatus {
   /** Only on a leader: the progress of every other voter. */
   readonly progress: ReadonlyMap<NodeId, ProgressStatus> | null;
   readonly transferee: NodeId;
+  /** Ticks counted since this node started (the clock leases are measured on). */
+  readonly tick: number;
+  /** On a leader: its lease holds while `tick` is below this (0: no lease). */
+  readonly leaseExpiryTick: number;
+  /** Entries held in memory (the rest are read back through the LogReader). */
+  readonly cachedEntries: number;
+  readonly cachedBytes: number;
+  readonly uncommittedEntries: number;
+  readonly uncommittedBytes: number;
 }

@@ -21,6 +21,8 @@ const MESSAGE_TYPES: ReadonlySet<string> = new Set<MessageType>([
   'InstallSnapshot',
   'InstallSnapshotResponse',
   'TimeoutNow',
+  'ReadIndex',
+  'ReadIndexResponse',
 ]);
 
 function isRecord(value: unknown): value is Fields {
@@ -60,20 +62,28 @@ function describe(value: unknown): string {
 function validateEntries(fields: Fields, prevLogIndex: number, prevLogTerm: number, messageTerm: number): void {
   const entries = fields['entries'];
   if (!Array.isArray(entries)) throw new MessageValidationError('entries', `must be an array, got ${describe(entries)}`);
+  // The hot path of every follower: no strings are built unless an entry is bad.
   let previousTerm = prevLogTerm;
   for (let position = 0; position < entries.length; position++) {
-    const path = `entries[${position}]`;
     const entry: unknown = entries[position];
-    if (!isRecord(entry)) throw new MessageValidationError(path, `must be an object, got ${describe(entry)}`);
-    const index = requireCount(entry, 'index', `${path}.index`);
+    if (!isRecord(entry)) throw new MessageValidationError(`entries[${position}]`, `must be an object, got ${describe(entry)}`);
+    const index = entry['index'];
+    const term = entry['term'];
     if (index !== prevLogIndex + 1 + position) {
-      throw new MessageValidationError(`${path}.index`, `must be ${prevLogIndex + 1 + position} (contiguous after prevLogIndex ${prevLogIndex}), got ${index}`);
+      requireCount(entry, 'index', `entries[${position}].index`);
+      throw new MessageValidationError(
+        `entries[${position}].index`,
+        `must be ${prevLogIndex + 1 + position} (contiguous after prevLogIndex ${prevLogIndex}), got ${String(index)}`,
+      );
     }
-    const term = requireCount(entry, 'term', `${path}.term`);
-    if (term < previousTerm) throw new MessageValidationError(`${path}.term`, `terms must not decrease: ${term} after ${previousTerm}`);
-    if (term > messageTerm) throw new MessageValidationError(`${path}.term`, `entry term ${term} above the message term ${messageTerm}`);
+    if (typeof term !== 'number' || !Number.isSafeInteger(term) || term < previousTerm || term > messageTerm) {
+      const path = `entries[${position}].term`;
+      requireCount(entry, 'term', path);
+      if ((term as number) < previousTerm) throw new MessageValidationError(path, `terms must not decrease: ${String(term)} after ${previousTerm}`);
+      throw new MessageValidationError(path, `entry term ${String(term)} above the message term ${messageTerm}`);
+    }
     if (!(entry['data'] instanceof Uint8Array)) {
-      throw new MessageValidationError(`${path}.data`, `must be a Uint8Array, got ${describe(entry['data'])}`);
+      throw new MessageValidationError(`entries[${position}].data`, `must be a Uint8Array, got ${describe(entry['data'])}`);
     }
     previousTerm = term;
   }
@@ -141,6 +151,18 @@ export function validateMessage(candidate: unknown): Message {
       break;
     case 'Heartbeat':
       requireCount(candidate, 'commit');
+      requireCount(candidate, 'round');
+      break;
+    case 'HeartbeatResponse':
+      requireCount(candidate, 'round');
+      break;
+    case 'ReadIndex':
+      requireCount(candidate, 'context');
+      break;
+    case 'ReadIndexResponse':
+      requireCount(candidate, 'context');
+      requireCount(candidate, 'index');
+      requireBoolean(candidate, 'success');
       break;
     case 'InstallSnapshot':
       validateSnapshotMeta(candidate);
@@ -149,7 +171,6 @@ export function validateMessage(candidate: unknown): Message {
       requireBoolean(candidate, 'success');
       requireCount(candidate, 'matchIndex');
       break;
-    case 'HeartbeatResponse':
     case 'TimeoutNow':
       break;
   }

@@ -61,7 +61,11 @@ export interface Proposal {
 
 export type ProposeOutcome =
   | { readonly ok: true; readonly proposal: Proposal }
-  | { readonly ok: false; readonly reason: 'not-leader' | 'transferring' | 'down'; readonly leader: NodeId };
+  | ProposeRefusal;
+
+export type ProposeRefusal = { readonly ok: false; readonly reason: 'not-leader' | 'transferring' | 'uncommitted-full' | 'down'; readonly leader: NodeId };
+
+export type BatchProposeOutcome = { readonly ok: true; readonly proposals: readonly Proposal[] } | ProposeRefusal;
 
 export interface ClusterStats {
   events: number;
@@ -72,6 +76,9 @@ export interface ClusterStats {
   messagesByType: Record<MessageType, number>;
   /** AppendEntriesResponse messages that rejected (log mismatch): the cost of finding where logs agree. */
   appendRejections: number;
+  /** AppendEntries messages that carried entries, and the entries they carried (entries per append = ratio). */
+  appendsWithEntries: number;
+  entriesAppended: number;
   proposalsAccepted: number;
   proposalsRejected: number;
   crashes: number;
@@ -287,8 +294,12 @@ export class SimCluster {
         InstallSnapshot: 0,
         InstallSnapshotResponse: 0,
         TimeoutNow: 0,
+        ReadIndex: 0,
+        ReadIndexResponse: 0,
       },
       appendRejections: 0,
+      appendsWithEntries: 0,
+      entriesAppended: 0,
       proposalsAccepted: 0,
       proposalsRejected: 0,
       crashes: 0,
@@ -525,6 +536,10 @@ export class SimCluster {
     this.stats.messagesSent++;
     this.stats.messagesByType[message.type]++;
     if (message.type === 'AppendEntriesResponse' && !message.success) this.stats.appendRejections++;
+    if (message.type === 'AppendEntries' && message.entries.length > 0) {
+      this.stats.appendsWithEntries++;
+      this.stats.entriesAppended += message.entries.length;
+    }
     if (message.type === 'VoteResponse' && message.granted) this.invariants.voteGranted(message.from, message.term, message.to);
     let snapshot: StoredSnapshot | null = null;
     if (message.type === 'InstallSnapshot') {
@@ -795,30 +810,38 @@ export class SimCluster {
 
   /** Submit one client proposal (a fresh unique payload) to `node`. */
   propose(node: NodeId): ProposeOutcome {
+    const outcome = this.proposeBatch(node, 1);
+    return outcome.ok ? { ok: true, proposal: outcome.proposals[0]! } : outcome;
+  }
+
+  /** Submit `count` proposals to `node` in one batch (one propose call, one Ready). */
+  proposeBatch(node: NodeId, count: number): BatchProposeOutcome {
     const host = this.host(node);
     if (host.core === null) return { ok: false, reason: 'down', leader: 0 };
-    const payloadId = this.nextPayloadId++;
-    const result: ProposeResult = host.core.propose(encodePayload(payloadId));
+    const payloadIds = Array.from({ length: count }, () => this.nextPayloadId++);
+    const result: ProposeResult = host.core.propose(payloadIds.map(encodePayload));
     if (!result.ok) {
-      this.stats.proposalsRejected++;
+      this.stats.proposalsRejected += count;
       this.afterEvent(host);
       return { ok: false, reason: result.reason, leader: result.leader };
     }
-    const proposal: Proposal = {
+    const proposals = payloadIds.map((payloadId, k): Proposal => ({
       payloadId,
       node,
-      index: result.index,
+      index: result.firstIndex + k,
       term: result.term,
       proposedAtUs: this.nowUsValue,
       state: 'pending',
       committedAtUs: -1,
-    };
-    host.pending.set(result.index, proposal);
-    this.proposals.push(proposal);
-    this.stats.proposalsAccepted++;
-    this.note(node, `accepted proposal #${payloadId} at ${result.index}/t${result.term}`);
+    }));
+    for (const proposal of proposals) {
+      host.pending.set(proposal.index, proposal);
+      this.proposals.push(proposal);
+    }
+    this.stats.proposalsAccepted += count;
+    this.note(node, `accepted proposal${count > 1 ? 's' : ''} #${payloadIds[0]}${count > 1 ? `..#${payloadIds[count - 1]}` : ''} at ${result.firstIndex}${count > 1 ? `..${result.lastIndex}` : ''}/t${result.term}`);
     this.afterEvent(host);
-    return { ok: true, proposal };
+    return { ok: true, proposals };
   }
 
   transferLeadership(from: NodeId, to: NodeId): TransferResult {

@@ -61,7 +61,16 @@ export type Step =
    * nodes. `acceptedAs` names the node that accepted the last one (or nobody: fault rows on that
    * name then do nothing).
    */
-  | { readonly do: 'propose'; readonly count: number; readonly tag: string; readonly via?: NodeRef | 'each-up' | 'random'; readonly required?: boolean; readonly acceptedAs?: string }
+  /** `count` proposals to `via` (default the leader), one call each — or, with `batch`, one call for all. */
+  | {
+      readonly do: 'propose';
+      readonly count: number;
+      readonly tag: string;
+      readonly via?: NodeRef | 'each-up' | 'random';
+      readonly required?: boolean;
+      readonly acceptedAs?: string;
+      readonly batch?: boolean;
+    }
   /** Within `withinMs`, every accepted proposal of `tag` is applied on `on` (default: every live node). */
   | { readonly do: 'expect-committed'; readonly tag: string; readonly withinMs: number; readonly on?: readonly NodeRef[] }
   /** No proposal of `tag` is applied on any live node (now). */
@@ -70,6 +79,11 @@ export type Step =
   | { readonly do: 'expect-accepted'; readonly tag: string; readonly count: number }
   /** Rejected appends since `since` are at most `atMost`; record the count as `label`. */
   | { readonly do: 'expect-append-rejections'; readonly since: string; readonly atMost: number; readonly label: string }
+  /**
+   * AppendEntries carrying entries since `since` are at most `atMost`; records their count as
+   * `label` and the entries they carried per message as `label (entries per append)`.
+   */
+  | { readonly do: 'expect-appends'; readonly since: string; readonly atMost: number; readonly label: string }
   /** Remember the message counters under `name`. */
   | { readonly do: 'mark'; readonly name: string }
   /** Messages (of `types`, default all) since `since` are at most `atMost`; record the count as `label`. */
@@ -123,7 +137,7 @@ export class ScenarioFailure extends Error {
 class ScenarioRun implements ScenarioView {
   readonly names = new Map<string, NodeId>();
   readonly tags = new Map<string, Proposal[]>();
-  readonly marks = new Map<string, { readonly total: number; readonly rejections: number; readonly byType: Record<MessageType, number> }>();
+  readonly marks = new Map<string, { readonly total: number; readonly rejections: number; readonly appends: number; readonly entries: number; readonly byType: Record<MessageType, number> }>();
   readonly measurements = new Map<string, number>();
   readonly isolated = new Set<NodeId>();
 
@@ -307,6 +321,14 @@ class ScenarioRun implements ScenarioView {
           this.tags.set(step.tag, list);
         }
         if (step.acceptedAs !== undefined) this.names.set(step.acceptedAs, 0);
+        if (step.batch === true) {
+          const target = this.node(step.via === undefined || step.via === 'each-up' || step.via === 'random' ? 'leader' : step.via);
+          const outcome = cluster.proposeBatch(target, step.count);
+          if (!outcome.ok) throw new ScenarioFailure(`node ${target} refused a batch of ${step.count}: ${outcome.reason} (leader hint ${outcome.leader})`);
+          list.push(...outcome.proposals);
+          if (step.acceptedAs !== undefined) this.names.set(step.acceptedAs, target);
+          return;
+        }
         for (let k = 0; k < step.count; k++) {
           const via = step.via ?? 'leader';
           const targets =
@@ -354,7 +376,13 @@ class ScenarioRun implements ScenarioView {
         return;
       }
       case 'mark':
-        this.marks.set(step.name, { total: cluster.stats.messagesSent, rejections: cluster.stats.appendRejections, byType: { ...cluster.stats.messagesByType } });
+        this.marks.set(step.name, {
+          total: cluster.stats.messagesSent,
+          rejections: cluster.stats.appendRejections,
+          appends: cluster.stats.appendsWithEntries,
+          entries: cluster.stats.entriesAppended,
+          byType: { ...cluster.stats.messagesByType },
+        });
         return;
       case 'expect-messages': {
         const mark = this.marks.get(step.since);
@@ -364,6 +392,16 @@ class ScenarioRun implements ScenarioView {
           step.types === undefined ? cluster.stats.messagesSent - mark.total : step.types.reduce((sum, type) => sum + now[type] - mark.byType[type], 0);
         this.measurements.set(step.label, count);
         if (count > step.atMost) throw new ScenarioFailure(`${step.label}: ${count} messages, bound ${step.atMost}`);
+        return;
+      }
+      case 'expect-appends': {
+        const mark = this.marks.get(step.since);
+        if (mark === undefined) throw new ScenarioFailure(`no mark "${step.since}"`);
+        const appends = cluster.stats.appendsWithEntries - mark.appends;
+        const entries = cluster.stats.entriesAppended - mark.entries;
+        this.measurements.set(step.label, appends);
+        this.measurements.set(`${step.label} (entries per append)`, appends === 0 ? 0 : entries / appends);
+        if (appends > step.atMost) throw new ScenarioFailure(`${step.label}: ${appends} appends with entries, bound ${step.atMost}`);
         return;
       }
       case 'expect-append-rejections': {

@@ -23,6 +23,8 @@ const MESSAGE_TYPE_CODES: Record<Message['type'], number> = {
   InstallSnapshot: 9,
   InstallSnapshotResponse: 10,
   TimeoutNow: 11,
+  ReadIndex: 12,
+  ReadIndexResponse: 13,
 };
 
 export function formatMessage(message: Message): string {
@@ -44,10 +46,15 @@ export function formatMessage(message: Message): string {
         ? `${head} ok match=${message.matchIndex}`
         : `${head} reject at=${message.matchIndex} hint=${message.hintIndex}/t${message.hintTerm}`;
     case 'Heartbeat':
-      return `${head} commit=${message.commit}`;
+      return `${head} commit=${message.commit} round=${message.round}`;
     case 'HeartbeatResponse':
+      return `${head} round=${message.round}`;
     case 'TimeoutNow':
       return head;
+    case 'ReadIndex':
+      return `${head} context=${message.context}`;
+    case 'ReadIndexResponse':
+      return `${head} context=${message.context} ${message.success ? `index=${message.index}` : 'refused'}`;
     case 'InstallSnapshot':
       return `${head} snapshot=${message.snapshot.index}/t${message.snapshot.term}`;
     case 'InstallSnapshotResponse':

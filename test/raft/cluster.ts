@@ -185,9 +185,9 @@ export class TestCluster {
   }
 
   propose(id: NodeId, payload: string): number {
-    const result = this.node(id).propose(bytes(payload));
+    const result = this.node(id).propose([bytes(payload)]);
     if (!result.ok) throw new Error(`proposal to ${id} refused: ${result.reason}`);
-    return result.index;
+    return result.firstIndex;
   }
 
   appliedTexts(id: NodeId): string[] {

@@ -93,7 +93,7 @@ test('vote granting: only to a log at least as up to date (last term first, then
 
 test('check-quorum lease: a node that heard from its leader ignores a non-transfer vote, not a transfer one', () => {
   const node = newNode(1, [1, 2, 3], { checkQuorum: true });
-  node.step({ type: 'Heartbeat', from: 2, to: 1, term: 3, commit: 0 });
+  node.step({ type: 'Heartbeat', from: 2, to: 1, term: 3, commit: 0, round: 0 });
   drain(node);
   node.step({ type: 'Vote', from: 3, to: 1, term: 4, lastLogIndex: 0, lastLogTerm: 0, transfer: false });
   assert.equal(node.status().term, 3, 'the disruptive term is not adopted');
@@ -106,7 +106,7 @@ test('check-quorum lease: a node that heard from its leader ignores a non-transf
 
 test('check-quorum lease expires after an election timeout without the leader', () => {
   const node = newNode(1, [1, 2, 3], { checkQuorum: true, electionTicks: 10 });
-  node.step({ type: 'Heartbeat', from: 2, to: 1, term: 3, commit: 0 });
+  node.step({ type: 'Heartbeat', from: 2, to: 1, term: 3, commit: 0, round: 0 });
   for (let i = 0; i < 9; i++) node.tick();
   drain(node);
   node.step({ type: 'Vote', from: 3, to: 1, term: 4, lastLogIndex: 0, lastLogTerm: 0, transfer: false });
@@ -139,7 +139,7 @@ test('pre-vote: a partitioned node does not inflate its term, and rejoins withou
 
 test('pre-vote: voters refuse while their leader is live and never adopt the pre-vote term', () => {
   const node = newNode(1, [1, 2, 3], { preVote: true });
-  node.step({ type: 'Heartbeat', from: 2, to: 1, term: 2, commit: 0 });
+  node.step({ type: 'Heartbeat', from: 2, to: 1, term: 2, commit: 0, round: 0 });
   drain(node);
   node.step({ type: 'PreVote', from: 3, to: 1, term: 3, lastLogIndex: 0, lastLogTerm: 0 });
   let [answer] = ofType(allMessages(drain(node)), 'PreVoteResponse');
@@ -185,7 +185,7 @@ test('any message with a higher term makes a leader step down', () => {
   const cluster = new TestCluster(3);
   cluster.campaign(1);
   const leader = cluster.node(1);
-  leader.step({ type: 'HeartbeatResponse', from: 2, to: 1, term: 7 });
+  leader.step({ type: 'HeartbeatResponse', from: 2, to: 1, term: 7, round: 0 });
   assert.equal(leader.status().role, 'follower');
   assert.equal(leader.status().term, 7);
   assert.equal(leader.status().leader, 0);
@@ -230,10 +230,10 @@ test('check-quorum: a leader that keeps hearing from a quorum stays leader', () 
 
 test('a stale leader learns the new term from the answer to its append', () => {
   const node = newNode(2, [1, 2, 3]);
-  node.step({ type: 'Heartbeat', from: 3, to: 2, term: 4, commit: 0 });
+  node.step({ type: 'Heartbeat', from: 3, to: 2, term: 4, commit: 0, round: 0 });
   drain(node);
   node.step({ type: 'AppendEntries', from: 1, to: 2, term: 2, prevLogIndex: 0, prevLogTerm: 0, entries: [], commit: 0 });
   const [answer] = allMessages(drain(node));
-  assert.deepEqual(answer, { type: 'HeartbeatResponse', from: 2, to: 1, term: 4 });
+  assert.deepEqual(answer, { type: 'HeartbeatResponse', from: 2, to: 1, term: 4, round: 0 });
   assert.equal(node.status().leader, 3);
 });

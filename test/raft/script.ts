@@ -63,7 +63,7 @@ export function runScript(script: string): void {
         cluster.stabilize();
         break;
       case 'refuse': {
-        const result: ProposeResult = cluster.node(id).propose(bytes(args[1]!));
+        const result: ProposeResult = cluster.node(id).propose([bytes(args[1]!)]);
         assert.equal(result.ok ? 'accepted' : result.reason, args[2], where);
         break;
       }

@@ -154,7 +154,7 @@ test('the snapshot goes to the host as metadata and a proposal after it still co
   cluster.propose(1, 'b');
   cluster.processAll();
   assert.deepEqual(cluster.appliedTexts(1), ['a', 'b']);
-  assert.equal(cluster.node(1).propose(bytes('c')).ok, true);
+  assert.equal(cluster.node(1).propose([bytes('c')]).ok, true);
 });
 
 test('sim bug 1: a follower whose lost inflight window was compacted away gets a snapshot', () => {
@@ -164,8 +164,11 @@ test('sim bug 1: a follower whose lost inflight window was compacted away gets a
   cluster.campaign(1);
   cluster.tickAll(1);
   cluster.dropIf = (m) => m.to === 3;
-  for (let i = 0; i < 6; i++) cluster.propose(1, `x${i}`);
-  cluster.stabilize();
+  // One proposal per Ready, so each goes in an append of its own and the window of 2 fills.
+  for (let i = 0; i < 6; i++) {
+    cluster.propose(1, `x${i}`);
+    cluster.stabilize();
+  }
   cluster.tickAll(1);
   const leader = cluster.node(1);
   assert.equal(leader.status().progress!.get(3)!.inflight, 2);

@@ -26,7 +26,7 @@ test('proposals are refused while a transfer is in progress', () => {
   cluster.campaign(1);
   cluster.isolate(2);
   cluster.node(1).transferLeadership(2);
-  assert.deepEqual(cluster.node(1).propose(bytes('x')), { ok: false, reason: 'transferring', leader: 1 });
+  assert.deepEqual(cluster.node(1).propose([bytes('x')]), { ok: false, reason: 'transferring', leader: 1 });
   assert.equal(cluster.node(1).status().transferee, 2);
 });
 
@@ -59,7 +59,7 @@ test('a transfer that does not finish within an election timeout is abandoned', 
   assert.equal(cluster.node(1).status().transferee, 3);
   cluster.node(1).tick();
   assert.equal(cluster.node(1).status().transferee, 0);
-  assert.equal(cluster.node(1).propose(bytes('after')).ok, true);
+  assert.equal(cluster.node(1).propose([bytes('after')]).ok, true);
   assert.equal(cluster.node(1).status().role, 'leader');
 });
 

@@ -58,9 +58,9 @@ test('message validation names the bad field', () => {
 
 test('step rejects a message addressed to another node or from a non-voter', () => {
   const node = newNode(2, [1, 2, 3]);
-  assert.throws(() => node.step({ type: 'Heartbeat', from: 1, to: 3, term: 1, commit: 0 }), (e: unknown) => e instanceof MessageValidationError && e.field === 'to');
-  assert.throws(() => node.step({ type: 'Heartbeat', from: 7, to: 2, term: 1, commit: 0 }), (e: unknown) => e instanceof MessageValidationError && e.field === 'from');
-  assert.throws(() => node.step({ type: 'Heartbeat', from: 2, to: 2, term: 1, commit: 0 }), (e: unknown) => e instanceof MessageValidationError && e.field === 'from');
+  assert.throws(() => node.step({ type: 'Heartbeat', from: 1, to: 3, term: 1, commit: 0, round: 0 }), (e: unknown) => e instanceof MessageValidationError && e.field === 'to');
+  assert.throws(() => node.step({ type: 'Heartbeat', from: 7, to: 2, term: 1, commit: 0, round: 0 }), (e: unknown) => e instanceof MessageValidationError && e.field === 'from');
+  assert.throws(() => node.step({ type: 'Heartbeat', from: 2, to: 2, term: 1, commit: 0, round: 0 }), (e: unknown) => e instanceof MessageValidationError && e.field === 'from');
   assert.equal(node.status().term, 0, 'a rejected message changes nothing');
 });
 
@@ -103,16 +103,20 @@ test('restore validation names the bad field', () => {
   rejectsConfig(() => new RaftNode(config, { ...good, snapshot: { index: 4, term: 0, config: { voters: [1] } } }), 'restore.snapshot.term');
 });
 
-test('ready() twice without advance() is an invariant violation; so is advancing a stale Ready', () => {
+test('several Readies may be outstanding; advance() takes them back oldest first, once each', () => {
   const node = newNode(1, [1]);
   for (let i = 0; i < 30; i++) node.tick();
-  const ready = node.ready();
-  assert.throws(() => node.ready(), /at most one Ready outstanding/);
-  assert.equal(node.hasReady(), false, 'nothing to collect while a Ready is outstanding');
-  node.advance(ready);
-  assert.throws(() => node.advance(ready), /advance\(\) must be given/);
-  assert.throws(() => node.propose('text' as unknown as Uint8Array), TypeError);
-  assert.equal(node.propose(bytes('ok')).ok, true);
+  const first = node.ready();
+  assert.equal(node.propose([bytes('a')]).ok, true);
+  assert.equal(node.hasReady(), true, 'a new proposal is ready while the first Ready is outstanding');
+  const second = node.ready();
+  assert.deepEqual(second.entries.map((e) => e.index), [2]);
+  assert.throws(() => node.advance(second), /oldest Ready not yet advanced/);
+  node.advance(first);
+  node.advance(second);
+  assert.throws(() => node.advance(second), /oldest Ready not yet advanced/);
+  assert.throws(() => node.propose(['text' as unknown as Uint8Array]), TypeError);
+  assert.equal(node.propose([bytes('ok')]).ok, true);
 });
 
 test('sim bug 2: a Ready torn between its entries and its hard state still restarts, adopting the log term', () => {

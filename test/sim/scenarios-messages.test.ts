@@ -2,8 +2,12 @@
 // The bounds are derived from the protocol, not from a measurement:
 //   elect        — one campaign costs a PreVote round and a Vote round: 4·(N−1) messages;
 //                  allow two campaigns (one split or refused round).
-//   commit 10    — without batching, each entry costs one AppendEntries and one response per
-//                  follower: 2·(N−1)·10; batching and pipelining may only lower it.
+//   commit 10    — ten proposals in ten calls: at worst each entry costs one AppendEntries and
+//                  one response per follower, 2·(N−1)·10; batching and pipelining may only lower it.
+//   batch of 64  — one propose call with 64 commands: everything proposed before a Ready goes to
+//                  each follower in one AppendEntries, so committing it costs exactly one append
+//                  with entries and one acknowledgement per follower (the commit index then rides
+//                  on the next append or heartbeat, never on a round of its own).
 //   idle second  — one heartbeat and one response per follower every heartbeatTicks ticks, with
 //                  a clock up to 2 % fast: 2·(N−1)·ceil(1000 ms / (tick · 0.98 · heartbeatTicks)).
 //   fast backup  — with the follower's conflict hint the leader skips a whole term per round
@@ -35,12 +39,19 @@ test('message counts: to elect a leader, to commit 10 entries, per idle second',
     { do: 'expect-messages', since: 'ten', types: ['AppendEntries', 'AppendEntriesResponse'], atMost: 2 * FOLLOWERS * 10, label: 'commit 10 (appends + responses)' },
     { do: 'expect-messages', since: 'ten', atMost: 2 * FOLLOWERS * 10 + 2 * FOLLOWERS * 2, label: 'commit 10 (all messages)' },
     { do: 'run', ms: 100 },
+    { do: 'mark', name: 'batch' },
+    { do: 'propose', count: 64, tag: 'batch', batch: true },
+    { do: 'expect-committed', tag: 'batch', withinMs: 500 },
+    { do: 'expect-appends', since: 'batch', atMost: FOLLOWERS, label: 'commit a batch of 64 (appends with entries)' },
+    { do: 'expect-messages', since: 'batch', types: ['AppendEntriesResponse'], atMost: FOLLOWERS, label: 'commit a batch of 64 (acknowledgements)' },
+    { do: 'run', ms: 100 },
     { do: 'mark', name: 'idle' },
     { do: 'run', ms: 1_000 },
     { do: 'expect-messages', since: 'idle', atMost: IDLE_SECOND_BOUND, label: 'idle second' },
   ]);
-  for (const [label, count] of result.measurements) t.diagnostic(`${label}: ${count} messages (${NODES} nodes)`);
+  for (const [label, count] of result.measurements) t.diagnostic(`${label}: ${count}${label.endsWith('(entries per append)') ? '' : ' messages'} (${NODES} nodes)`);
   assert.ok(result.measurements.get('idle second')! >= 2 * FOLLOWERS * 50, 'heartbeats flow while idle');
+  assert.equal(result.measurements.get('commit a batch of 64 (appends with entries) (entries per append)'), 64, 'the whole batch in one append per follower');
 });
 
 test('fast backup: two stale partitions with 50 uncommitted entries each are repaired with few rejections', (t) => {
