@@ -423,6 +423,7 @@ export class RaftNode {
       applied: this.appliedIndex,
       firstIndex: this.log.firstIndex(),
       lastIndex: this.log.lastIndex(),
+      persistedIndex: this.log.persistedIndex,
       snapshotIndex: this.log.snapshot.index,
       snapshotTerm: this.log.snapshot.term,
       progress,
@@ -1051,6 +1052,9 @@ export class RaftNode {
         entries = this.log.slice(peerProgress.nextIndex, this.config.batchEntriesMax, this.config.batchBytesMax);
       } catch (error) {
         if (!(error instanceof LogUnavailableError)) throw error;
+        // A snapshot helps only if the follower lacks it; otherwise the entries after it are what
+        // storage cannot give: try again at the next heartbeat rather than loop on snapshots.
+        if (this.log.snapshot.index <= peerProgress.matchIndex) return false;
         return this.sendSnapshot(peer, peerProgress);
       }
     }

@@ -337,6 +337,8 @@ export interface RaftStatus {
   readonly applied: number;
   readonly firstIndex: number;
   readonly lastIndex: number;
+  /** Entries up to here are durable (the host advanced the Readies that carried them). */
+  readonly persistedIndex: number;
   readonly snapshotIndex: number;
   readonly snapshotTerm: number;
   /** Only on a leader: the progress of every other voter. */

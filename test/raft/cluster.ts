@@ -6,7 +6,7 @@
 
 import { RaftNode } from '../../src/raft/raft.js';
 import { createPrng } from '../../src/random/prng.js';
-import type { Entry, HardState, Message, NodeId, RaftConfig, Ready, SnapshotMeta } from '../../src/raft/types.js';
+import type { Entry, FailedRead, HardState, Message, NodeId, RaftConfig, ReadState, Ready, SnapshotMeta } from '../../src/raft/types.js';
 
 export interface NodeDisk {
   hardState: HardState;
@@ -73,6 +73,9 @@ export class TestCluster {
   dropIf: (message: Message) => boolean = () => false;
   /** Every message delivered, in order (for counting rounds and messages). */
   delivered: Message[] = [];
+  /** Reads each node's Readies released, and reads they failed, in order. */
+  readonly readStates = new Map<NodeId, ReadState[]>();
+  readonly failedReads = new Map<NodeId, FailedRead[]>();
 
   constructor(
     size: number,
@@ -101,6 +104,8 @@ export class TestCluster {
       const ready = node.ready();
       persistReady(disk, ready);
       this.inFlight.push(...ready.messages, ...ready.messagesAfterPersist);
+      if (ready.readStates.length > 0) this.readStates.set(id, [...(this.readStates.get(id) ?? []), ...ready.readStates]);
+      if (ready.failedReads.length > 0) this.failedReads.set(id, [...(this.failedReads.get(id) ?? []), ...ready.failedReads]);
       if (ready.snapshot !== null) disk.appliedIndex = ready.snapshot.index;
       for (const entry of ready.committedEntries) {
         // The host applies only what it has persisted: the contract says committed entries never
