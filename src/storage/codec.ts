@@ -171,3 +171,19 @@ export async function decompressWith(codecId: CodecId, stored: Uint8Array): Prom
 function plainView(bytes: Uint8Array): Uint8Array {
   return Buffer.isBuffer(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes;
 }
+
+/**
+ * The same, synchronously — for reading log entries back on the Raft core's synchronous path.
+ * zstd's binding (1.2.x) offers no synchronous call, so zstd-stored bytes throw: the caller then
+ * treats the entries as unavailable (the core sends a snapshot instead).
+ */
+export function decompressSync(codecId: CodecId, stored: Uint8Array): Uint8Array {
+  switch (codecId) {
+    case CODEC_ID.none:
+      return plainView(stored);
+    case CODEC_ID.lz4:
+      return plainView(lz4UncompressSync(stored));
+    case CODEC_ID.zstd:
+      throw new Error('zstd-compressed bytes cannot be decompressed synchronously (the zstd binding is asynchronous only)');
+  }
+}

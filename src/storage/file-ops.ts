@@ -4,6 +4,7 @@
 // write that leaves part of the buffer on disk) so tests exercise the real files and the real
 // error paths — nothing else about the store is faked.
 
+import { closeSync, openSync, readSync } from 'node:fs';
 import { open as fsOpen, readdir as fsReaddir, mkdir as fsMkdir, rename as fsRename, unlink as fsUnlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 
@@ -39,6 +40,12 @@ export interface FileOps {
   unlink(path: string): Promise<void>;
   /** fsync of a directory: makes a created, renamed or removed name durable. */
   syncDirectory(dir: string): Promise<void>;
+  /**
+   * Reads up to target.byteLength bytes of `path` at `positionBytes`, synchronously; returns how
+   * many were read. For the rare read-back of log entries the Raft core no longer holds (its API
+   * is synchronous); the bytes were written and synced earlier, so this is a page-cache read.
+   */
+  readSync(path: string, target: Uint8Array, positionBytes: number): number;
 }
 
 /** Bound on retries of a write that makes progress in pieces (a short write is legal POSIX). */
@@ -109,6 +116,20 @@ export const realFileOps: FileOps = {
       await handle.sync();
     } finally {
       await handle.close();
+    }
+  },
+  readSync(path, target, positionBytes) {
+    const fd = openSync(path, 'r');
+    try {
+      let readBytes = 0;
+      while (readBytes < target.byteLength) {
+        const bytes = readSync(fd, target, readBytes, target.byteLength - readBytes, positionBytes + readBytes);
+        if (bytes === 0) break;
+        readBytes += bytes;
+      }
+      return readBytes;
+    } finally {
+      closeSync(fd);
     }
   },
 };
@@ -215,6 +236,10 @@ export class FaultInjectingFileOps implements FileOps {
   async syncDirectory(dir: string): Promise<void> {
     this.check('syncDirectory', dir);
     return this.inner.syncDirectory(dir);
+  }
+  readSync(path: string, target: Uint8Array, positionBytes: number): number {
+    this.check('read', path);
+    return this.inner.readSync(path, target, positionBytes);
   }
 }
 

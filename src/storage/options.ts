@@ -4,6 +4,7 @@
 
 import { parseCodecName, CodecNameError, type CodecSpec } from './codec.js';
 import { StorageOptionsError } from './errors.js';
+import { performance } from 'node:perf_hooks';
 import { realFileOps, type FileOps } from './file-ops.js';
 
 export type FsyncPolicy = 'always' | 'batched' | 'none';
@@ -19,6 +20,21 @@ export type StorageWarning =
   | { readonly kind: 'repair-snapshot-set-aside'; readonly file: string; readonly offsetBytes: number; readonly message: string }
   | { readonly kind: 'stale-temporary-file'; readonly file: string; readonly message: string }
   | { readonly kind: 'unsafe-fsync'; readonly message: string };
+
+/**
+ * Time as the storage layer sees it: the clock it measures sync latency with and the wait of the
+ * batch window. Real by default; the deterministic simulation passes its own, so that a seed
+ * replays the same run.
+ */
+export interface StorageClock {
+  nowUs(): number;
+  delayMs(ms: number): Promise<void>;
+}
+
+export const realStorageClock: StorageClock = {
+  nowUs: () => performance.now() * 1000,
+  delayMs: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
 
 export interface StorageOptionsInput {
   /** Default 'always'. 'none' needs `allowUnsafe: true`. */
@@ -46,8 +62,10 @@ export interface StorageOptionsInput {
   readonly snapshotsToKeep?: number;
   /** Truncate at mid-log corruption instead of refusing to open (says what is lost). Default false. */
   readonly repair?: boolean;
-  /** The file-system seam; tests pass a FaultInjectingFileOps. */
+  /** The file-system seam; tests pass a FaultInjectingFileOps, the simulation a simulated disk. */
   readonly fileOps?: FileOps;
+  /** The clock seam (default: the real clock and timers). */
+  readonly clock?: StorageClock;
   /** Receives every warning (torn tail truncated, repair, stale temporary file); default: console.warn. */
   readonly onWarning?: (warning: StorageWarning) => void;
 }
@@ -64,6 +82,7 @@ export interface StorageSettings {
   readonly snapshotsToKeep: number;
   readonly repair: boolean;
   readonly fileOps: FileOps;
+  readonly clock: StorageClock;
   readonly onWarning: (warning: StorageWarning) => void;
 }
 
@@ -113,6 +132,7 @@ export function resolveStorageOptions(input: StorageOptionsInput = {}): StorageS
     snapshotsToKeep: integerIn('storage.snapshotsToKeep', input.snapshotsToKeep, 2, 1, 1000),
     repair: input.repair ?? false,
     fileOps: input.fileOps ?? realFileOps,
+    clock: input.clock ?? realStorageClock,
     onWarning,
   };
   return settings;

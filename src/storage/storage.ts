@@ -9,7 +9,7 @@
 //
 // Opening returns the recovered state in the shape of RaftRestoreState's parts.
 
-import type { Entry, HardState, SnapshotMeta } from '../raft/types.js';
+import type { Entry, HardState, LogReader, SnapshotMeta } from '../raft/types.js';
 import { codecName } from './codec.js';
 import type { StorageCountersSnapshot } from './counters.js';
 import { StorageUsageError } from './errors.js';
@@ -25,7 +25,8 @@ export interface RecoveredState {
   readonly entries: readonly Entry[];
 }
 
-export class Storage {
+/** Also the Raft core's LogReader: entries it let go of are read back from here. */
+export class Storage implements LogReader {
   private constructor(
     readonly settings: StorageSettings,
     readonly dir: string,
@@ -110,8 +111,12 @@ export class Storage {
   term(index: number): number | null {
     return this.wal.term(index);
   }
-  entries(fromIndex: number, toIndexExclusive: number, maxBytes?: number): Entry[] {
-    return this.wal.entries(fromIndex, toIndexExclusive, maxBytes);
+  /** Entries [fromIndex, toIndexExclusive) up to bytesMax of data (at least one), read back from disk; see wal.ts. */
+  entries(fromIndex: number, toIndexExclusive: number, bytesMax?: number): Entry[] {
+    return this.wal.entries(fromIndex, toIndexExclusive, bytesMax);
+  }
+  memoryStats(): { unwrittenRecords: number; records: number; termRuns: number } {
+    return this.wal.memoryStats();
   }
   hardState(): HardState {
     return this.wal.hardState();

@@ -59,18 +59,21 @@
 // sync stops the log (see StorageIoError): pending and later appends reject with that error and
 // the files stay readable; reopening re-scans them.
 //
-// MEMORY: the entries after the snapshot are held in memory (the Raft core holds them too) so
-// reads are array slices; compaction bounds them. Open reads one segment at a time into memory.
+// MEMORY: no entry is kept once written — only its term (as runs) and where its record lies
+// (log-index.ts). entries() reads records back from disk synchronously (the Raft core's LogReader
+// needs it so; entries compressed with zstd cannot be read that way, the caller falls back to a
+// snapshot). Open reads one segment at a time into memory and hands the recovered entries to the
+// caller once.
 
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import type { Entry, HardState } from '../raft/types.js';
-import { createCodec, decompressWith, CODEC_ID, type Codec, type CodecId } from './codec.js';
+import { createCodec, decompressSync, decompressWith, CODEC_ID, type Codec, type CodecId } from './codec.js';
 import { StorageCounters } from './counters.js';
 import { StorageCorruptionError, StorageFormatError, StorageIoError, StorageUsageError, errorCodeOf, messageOf } from './errors.js';
 import type { StorageFile } from './file-ops.js';
 import type { StorageSettings } from './options.js';
-import { Replay, type LogBase } from './wal-replay.js';
+import { LogIndex, type RecordLocation } from './log-index.js';
+import { Replay, type LogBase, type RecordRef } from './wal-replay.js';
 
 export { EMPTY_HARD_STATE, type LogBase } from './wal-replay.js';
 import {
@@ -124,6 +127,8 @@ interface Segment {
 interface PendingAppend {
   /** The framed append record; a promise only while a compressing codec works on it. */
   readonly framed: Uint8Array | Promise<Uint8Array>;
+  /** Where its entries will lie, filled in when written (null without entries). */
+  readonly record: RecordLocation | null;
   readonly entryIndexMax: number;
   readonly hardState: HardState | null;
   readonly resolve: () => void;
@@ -194,7 +199,7 @@ export class WriteAheadLog {
     walDir: string,
     private readonly segments: Segment[],
     activeFile: StorageFile,
-    private log: Entry[],
+    private readonly logIndex: LogIndex,
     private base: LogBase,
     private currentHardState: HardState,
   ) {
@@ -263,7 +268,15 @@ export class WriteAheadLog {
     }
     const finished = replay.finish();
     if (typeof finished === 'string') throw new StorageCorruptionError(segments[0]?.path ?? walDir, 0, finished);
-    const entries = finished;
+    const entries = finished.entries;
+    const logIndex = new LogIndex(base.index);
+    for (let start = 0; start < entries.length; ) {
+      const record = finished.records[start]!;
+      let end = start + 1;
+      while (end < entries.length && finished.records[end] === record) end++;
+      logIndex.appendRecovered(entries.slice(start, end), record.segmentSequence, record.offsetBytes, record.framedBytes);
+      start = end;
+    }
 
     let activeFile: StorageFile;
     if (segments.length === 0) {
@@ -273,8 +286,8 @@ export class WriteAheadLog {
     } else {
       activeFile = await fileOps.open(segments[segments.length - 1]!.path, 'read-write');
     }
-    const wal = new WriteAheadLog(settings, walDir, segments, activeFile, entries, base, replay.hardState);
-    return { wal, recovered: { hardState: replay.hardState, entries: [...entries], lastMarker: replay.lastMarker } };
+    const wal = new WriteAheadLog(settings, walDir, segments, activeFile, logIndex, base, replay.hardState);
+    return { wal, recovered: { hardState: replay.hardState, entries, lastMarker: replay.lastMarker } };
   }
 
   /**
@@ -300,7 +313,8 @@ export class WriteAheadLog {
           else if (header.version !== WAL_FORMAT_VERSION) throw new StorageFormatError(segment.path, header.version, WAL_FORMAT_VERSION);
           else if (header.segmentSequence !== segment.sequence) problem = `segment header says sequence ${header.segmentSequence}, file name says ${segment.sequence}`;
         } else {
-          problem = await WriteAheadLog.applyRecord(parsed.type, parsed.codecId, parsed.payload, replay, segment);
+          const record: RecordRef = { segmentSequence: segment.sequence, offsetBytes: offset, framedBytes: parsed.nextOffset - offset };
+          problem = await WriteAheadLog.applyRecord(parsed.type, parsed.codecId, parsed.payload, replay, segment, record);
         }
         if (problem === null && parsed.kind === 'record') {
           offset = parsed.nextOffset;
@@ -342,7 +356,14 @@ export class WriteAheadLog {
     }
   }
 
-  private static async applyRecord(type: number, codecId: 0 | 1 | 2, payload: Uint8Array, replay: Replay, segment: Segment): Promise<string | null> {
+  private static async applyRecord(
+    type: number,
+    codecId: 0 | 1 | 2,
+    payload: Uint8Array,
+    replay: Replay,
+    segment: Segment,
+    record: RecordRef,
+  ): Promise<string | null> {
     switch (type) {
       case RECORD_TYPE.segmentHeader:
         return 'a second segment header inside the segment';
@@ -364,7 +385,7 @@ export class WriteAheadLog {
           const last = decoded[decoded.length - 1];
           if (last === undefined) return 'append record says it holds entries but its batch is empty';
           segment.entryIndexMax = Math.max(segment.entryIndexMax, last.index);
-          const problem = replay.applyEntries(decoded);
+          const problem = replay.applyEntries(decoded, record);
           if (problem !== null) return problem;
         } else if (codecId !== CODEC_ID.none) {
           return `append record without entries names codec id ${codecId} (only the entries batch is ever compressed)`;
@@ -408,11 +429,16 @@ export class WriteAheadLog {
 
   /** The first index held in the log (base.index + 1, even when the log is empty). */
   firstIndex(): number {
-    return this.log[0]?.index ?? this.base.index + 1;
+    return this.logIndex.firstIndex();
   }
 
   lastIndex(): number {
-    return this.log.length === 0 ? this.base.index : this.log[this.log.length - 1]!.index;
+    return this.logIndex.lastIndex();
+  }
+
+  /** What the log holds in memory about its entries (it holds no written entry itself). */
+  memoryStats(): { unwrittenRecords: number; records: number; termRuns: number } {
+    return { unwrittenRecords: this.logIndex.unwrittenRecordCount(), records: this.logIndex.recordCount, termRuns: this.logIndex.termRunCount };
   }
 
   snapshotBase(): LogBase {
@@ -426,28 +452,58 @@ export class WriteAheadLog {
   /** The term of the entry at `index`, the snapshot's term at its index, or null if not held. */
   term(index: number): number | null {
     if (index === this.base.index) return this.base.term;
-    const first = this.log[0]?.index;
-    if (first === undefined || index < first || index > this.lastIndex()) return null;
-    return this.log[index - first]!.term;
+    return this.logIndex.term(index);
   }
 
   /**
-   * Entries in [fromIndex, toIndexExclusive), at most `maxBytes` of data (but always at least one
-   * entry if any is in range). Throws if the range reaches outside what the log holds.
+   * Entries in [fromIndex, toIndexExclusive), at most `bytesMax` of data (but always at least one
+   * entry if any is in range), read back from the segments synchronously (or from memory while
+   * their record is not yet written). Throws if the range reaches outside what the log holds, if
+   * a read fails or finds damage (naming file and offset), or if the entries were compressed with
+   * a codec that cannot decompress synchronously (zstd).
    */
-  entries(fromIndex: number, toIndexExclusive: number, maxBytes = Number.POSITIVE_INFINITY): Entry[] {
+  entries(fromIndex: number, toIndexExclusive: number, bytesMax = Number.POSITIVE_INFINITY): Entry[] {
     const first = this.firstIndex();
     if (fromIndex < first) throw new StorageUsageError(`entries from ${fromIndex} requested but the log starts at ${first} (compacted)`);
     if (toIndexExclusive > this.lastIndex() + 1) throw new StorageUsageError(`entries up to ${toIndexExclusive - 1} requested but the log ends at ${this.lastIndex()}`);
     const result: Entry[] = [];
     let bytes = 0;
-    for (let index = fromIndex; index < toIndexExclusive; index++) {
-      const entry = this.log[index - first]!;
-      bytes += entry.data.byteLength;
-      if (result.length > 0 && bytes > maxBytes) break;
-      result.push(entry);
+    for (const record of this.logIndex.recordsCovering(fromIndex, toIndexExclusive)) {
+      const held = record.unwritten ?? this.readRecordEntries(record);
+      const recordEnd = record.firstIndex + record.count;
+      for (let index = Math.max(fromIndex, record.firstIndex); index < Math.min(toIndexExclusive, recordEnd); index++) {
+        const entry = held[index - record.firstIndex]!;
+        bytes += entry.data.byteLength;
+        if (result.length > 0 && bytes > bytesMax) return result;
+        result.push(entry);
+      }
     }
     return result;
+  }
+
+  /** One append record's entries, read from its segment and checked against its checksums. */
+  private readRecordEntries(record: RecordLocation): Entry[] {
+    const path = join(this.dir, segmentName(record.segmentSequence));
+    const bytes = new Uint8Array(record.framedBytes);
+    const where = `${path} at byte offset ${record.offsetBytes}`;
+    const readBytes = this.settings.fileOps.readSync(path, bytes, record.offsetBytes);
+    if (readBytes !== record.framedBytes) throw new StorageCorruptionError(path, record.offsetBytes, `short read of an append record (${readBytes} of ${record.framedBytes} bytes)`);
+    const parsed = parseRecordAt(bytes, 0);
+    if (parsed.kind === 'bad' || parsed.type !== RECORD_TYPE.append) {
+      throw new StorageCorruptionError(path, record.offsetBytes, parsed.kind === 'bad' ? parsed.reason : `expected an append record, found type ${parsed.type}`);
+    }
+    const prefix = decodeAppendPrefix(parsed.payload);
+    if (typeof prefix === 'string' || !prefix.hasEntries) throw new StorageCorruptionError(path, record.offsetBytes, typeof prefix === 'string' ? prefix : 'append record without entries');
+    let raw: Uint8Array;
+    try {
+      raw = decompressSync(parsed.codecId, parsed.payload.subarray(prefix.entriesOffset));
+    } catch (error) {
+      throw new StorageUsageError(`entries at ${where} cannot be read back: ${messageOf(error)}`);
+    }
+    const decoded = decodeEntries(raw);
+    if (typeof decoded === 'string') throw new StorageCorruptionError(path, record.offsetBytes, decoded);
+    if (decoded[0]?.index !== record.firstIndex) throw new StorageCorruptionError(path, record.offsetBytes, `record holds index ${decoded[0]?.index}, the index expected ${record.firstIndex}`);
+    return decoded;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -456,29 +512,46 @@ export class WriteAheadLog {
 
   /**
    * Appends `entries` (which may overwrite stored entries from their first index on) and
-   * `hardState` as one record, so recovery keeps both or neither. Resolves once durable under the
-   * fsync policy. The entries' data arrays are kept by reference: do not modify them afterwards.
+   * `hardState`, and resolves once durable under the fsync policy. Under 'batched' and 'none' they
+   * go as one record, so recovery keeps both or neither. Under 'always' — the naive baseline, one
+   * fsync for every entry written — each entry is its own record, synced on its own, and the hard
+   * state rides with the last; a crash between them keeps a prefix of the entries without the new
+   * hard state, which the Raft core restarts from (it adopts the log's term: raft.ts). The entries'
+   * data arrays are kept by reference until written: do not modify them afterwards.
    */
   append(entries: readonly Entry[], hardState: HardState | null): Promise<void> {
-    let framed: Uint8Array | Promise<Uint8Array>;
     try {
       this.checkWritable();
       this.validateAppend(entries, hardState);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.counters.appends++;
+    if (this.settings.fsync !== 'always' || entries.length <= 1) return this.appendRecord(entries, hardState);
+    const written: Promise<void>[] = [];
+    for (let k = 0; k < entries.length; k++) {
+      const last = k === entries.length - 1;
+      const promise = this.appendRecord(entries.slice(k, k + 1), last ? hardState : null);
+      // One failure stops the log and rejects every later record too: report it once, from the last.
+      if (!last) promise.catch(() => undefined);
+      written.push(promise);
+    }
+    return written[written.length - 1]!;
+  }
+
+  /** One record: framed, indexed, counted and queued. */
+  private appendRecord(entries: readonly Entry[], hardState: HardState | null): Promise<void> {
+    let framed: Uint8Array | Promise<Uint8Array>;
+    try {
       framed = this.frameAppend(entries, hardState);
     } catch (error) {
       return Promise.reject(error);
     }
-    // Apply to the in-memory view now, in call order, so reads and later validation see it.
-    if (entries.length > 0) {
-      const firstIndex = entries[0]!.index;
-      const logFirst = this.firstIndex();
-      if (firstIndex <= this.lastIndex()) this.log.length = firstIndex - logFirst;
-      for (const entry of entries) this.log.push(entry);
-    }
+    // Apply to the in-memory index now, in call order, so reads and later validation see it.
+    const record = entries.length > 0 ? this.logIndex.append(entries) : null;
     if (hardState !== null) this.currentHardState = hardState;
-    this.counters.appends++;
     this.counters.entries += entries.length;
-    return this.enqueue(framed, entries[entries.length - 1]?.index ?? 0, hardState);
+    return this.enqueue(framed, record, entries[entries.length - 1]?.index ?? 0, hardState);
   }
 
   /**
@@ -496,18 +569,13 @@ export class WriteAheadLog {
       return Promise.reject(error);
     }
     const keepSuffix = this.term(index) === term;
-    if (keepSuffix) {
-      const first = this.log[0]?.index;
-      if (first !== undefined && index >= first) this.log.splice(0, index + 1 - first);
-    } else {
-      this.log = [];
-    }
+    this.logIndex.rebase(index, keepSuffix);
     this.base = { index, term };
     const payload = encodeSnapshotMarker({ index, term, keepSuffix });
     this.counters.payloadBytesRaw += payload.byteLength;
     this.counters.payloadBytesStored += payload.byteLength;
     this.counters.records++;
-    return this.enqueue(frameRecord(RECORD_TYPE.snapshotMarker, CODEC_ID.none, payload), 0, null);
+    return this.enqueue(frameRecord(RECORD_TYPE.snapshotMarker, CODEC_ID.none, payload), null, 0, null);
   }
 
   /**
@@ -601,11 +669,11 @@ export class WriteAheadLog {
     return framed;
   }
 
-  private enqueue(framed: Uint8Array | Promise<Uint8Array>, entryIndexMax: number, hardState: HardState | null): Promise<void> {
+  private enqueue(framed: Uint8Array | Promise<Uint8Array>, record: RecordLocation | null, entryIndexMax: number, hardState: HardState | null): Promise<void> {
     // A rejected framing is reported through the writer, in order; keep it from being unhandled meanwhile.
     if (!(framed instanceof Uint8Array)) framed.catch(() => undefined);
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ framed, entryIndexMax, hardState, resolve, reject });
+      this.queue.push({ framed, record, entryIndexMax, hardState, resolve, reject });
       this.startWriter();
     });
   }
@@ -617,7 +685,7 @@ export class WriteAheadLog {
   }
 
   private waitForWindow(): Promise<void> {
-    return new Promise((resolve) => setTimeout(resolve, Math.ceil(this.settings.batchWindowUs / 1000)));
+    return this.settings.clock.delayMs(Math.ceil(this.settings.batchWindowUs / 1000));
   }
 
   private async writeLoop(): Promise<void> {
@@ -647,7 +715,7 @@ export class WriteAheadLog {
           chunks.push(framed);
           batchBytes += framed.byteLength;
         }
-        await this.writeBatch(batch, concat(chunks, batchBytes), policy !== 'none');
+        await this.writeBatch(batch, chunks, concat(chunks, batchBytes), policy !== 'none');
       }
     } finally {
       this.writing = false;
@@ -656,7 +724,7 @@ export class WriteAheadLog {
     }
   }
 
-  private async writeBatch(batch: PendingAppend[], bytes: Uint8Array, sync: boolean): Promise<void> {
+  private async writeBatch(batch: PendingAppend[], chunks: readonly Uint8Array[], bytes: Uint8Array, sync: boolean): Promise<void> {
     let segment = this.segments[this.segments.length - 1]!;
     if (segment.sizeBytes >= this.settings.segmentSizeBytes) {
       try {
@@ -686,8 +754,21 @@ export class WriteAheadLog {
     }
     segment.sizeBytes += bytes.byteLength;
     this.counters.bytesWritten += bytes.byteLength;
+    // The records are in the file now: readable back from there, so memory lets their entries go.
+    let recordOffsetBytes = positionBytes;
+    for (let k = 0; k < batch.length; k++) {
+      const record = batch[k]!.record;
+      const framedBytes = chunks[k]!.byteLength;
+      if (record !== null) {
+        record.segmentSequence = segment.sequence;
+        record.offsetBytes = recordOffsetBytes;
+        record.framedBytes = framedBytes;
+        record.unwritten = null;
+      }
+      recordOffsetBytes += framedBytes;
+    }
     if (sync) {
-      const startUs = performance.now() * 1000;
+      const startUs = this.settings.clock.nowUs();
       try {
         await this.active.datasync();
       } catch (error) {
@@ -702,7 +783,7 @@ export class WriteAheadLog {
         );
         return;
       }
-      this.counters.recordSync(performance.now() * 1000 - startUs);
+      this.counters.recordSync(this.settings.clock.nowUs() - startUs);
     }
     for (const pending of batch) {
       if (pending.entryIndexMax > segment.entryIndexMax) segment.entryIndexMax = pending.entryIndexMax;
@@ -719,9 +800,9 @@ export class WriteAheadLog {
     await this.active.close();
     const sequence = previous.sequence + 1;
     // Creating a segment fsyncs the new file and the directory; counted as one sync.
-    const createStartUs = performance.now() * 1000;
+    const createStartUs = this.settings.clock.nowUs();
     this.active = await WriteAheadLog.createSegment(this.dir, sequence, this.writtenHardState, this.settings, sync);
-    if (sync) this.counters.recordSync(performance.now() * 1000 - createStartUs);
+    if (sync) this.counters.recordSync(this.settings.clock.nowUs() - createStartUs);
     const segment: Segment = { sequence, path: this.active.path, sizeBytes: await this.active.sizeBytes(), entryIndexMax: 0 };
     this.segments.push(segment);
     this.counters.records += 2; // the segment header and the carried-over hard state

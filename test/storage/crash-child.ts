@@ -70,6 +70,9 @@ class TearingFileOps implements FileOps {
   syncDirectory(dir: string): Promise<void> {
     return this.inner.syncDirectory(dir);
   }
+  readSync(path: string, target: Uint8Array, positionBytes: number): number {
+    return this.inner.readSync(path, target, positionBytes);
+  }
 }
 
 function fileOpsFor(tearSpec: string | undefined): FileOps {

@@ -83,7 +83,13 @@ function runChild(dir: string, policy: FsyncPolicy, seed: number, concurrency: n
  * state) or not at all: a kill can cut a write() short anywhere, but each append is one checksummed
  * record, so recovery never keeps part of one.
  */
-function matchingPrefix(seed: number, recoveredTerms: number[], recoveredHard: HardState, minAppends: number, searchLimit: number): number {
+/**
+ * The number of script appends whose effect the recovered state shows, or -1. Under 'always' each
+ * entry is its own record and the hard state rides with the last, so a kill may also leave the
+ * first j < n entries of an append without its hard state (`entryPrefixes`); that state counts as
+ * the appends before it.
+ */
+function matchingPrefix(seed: number, recoveredTerms: number[], recoveredHard: HardState, minAppends: number, searchLimit: number, entryPrefixes: boolean): number {
   const terms: number[] = [];
   let hardState: HardState = { term: 0, vote: 0, commit: 0 };
   const sameHardState = (candidate: HardState): boolean =>
@@ -94,7 +100,11 @@ function matchingPrefix(seed: number, recoveredTerms: number[], recoveredHard: H
   for (const step of appendScript(seed)) {
     if (++k > searchLimit) break;
     terms.length = step.entries[0]!.index - 1;
-    for (const entry of step.entries) terms.push(entry.term);
+    for (let j = 0; j < step.entries.length; j++) {
+      terms.push(step.entries[j]!.term);
+      const partial = j < step.entries.length - 1;
+      if (partial && entryPrefixes && k - 1 >= minAppends && sameTerms() && sameHardState(hardState)) return k - 1;
+    }
     hardState = step.hardState;
     if (k >= minAppends && sameTerms() && sameHardState(hardState)) return k;
   }
@@ -137,7 +147,7 @@ for (const scenario of SCENARIOS) {
           // nothing, so only consistency is required; under always/batched every ack must be there.
           const minAppends = scenario.policy === 'none' ? 0 : run.acked;
           const searchLimit = run.acked + scenario.concurrency * 4 + 64;
-          const k = matchingPrefix(seed, recoveredTerms, recovered.hardState, minAppends, searchLimit);
+          const k = matchingPrefix(seed, recoveredTerms, recovered.hardState, minAppends, searchLimit, scenario.policy === 'always');
           assert.ok(
             k >= 0,
             `round ${round}: recovered ${recovered.entries.length} entries / hard state ${JSON.stringify(recovered.hardState)} ` +

@@ -187,3 +187,19 @@ test('group commit respects batchAppendsMax and batchBytesMax; a window gathers 
     await windowed.storage.close();
   });
 });
+
+test("'always' is the naive per-write baseline: one fsync for every entry written; 'batched' syncs a batch once", async () => {
+  for (const [fsync, syncsExpected] of [['always', 8], ['batched', 1]] as const) {
+    await withTempDir(async (dir) => {
+      const { storage } = await Storage.open(dir, { fsync });
+      const before = storage.counters().syncs;
+      await storage.append(makeEntries(1, 8, 1), { term: 1, vote: 1, commit: 0 });
+      assert.equal(storage.counters().syncs - before, syncsExpected, fsync);
+      await storage.close();
+      const reopened = await Storage.open(dir, { fsync });
+      assert.equal(indexesAndTerms(reopened.recovered.entries), '1@1 2@1 3@1 4@1 5@1 6@1 7@1 8@1');
+      assert.deepEqual(reopened.recovered.hardState, { term: 1, vote: 1, commit: 0 });
+      await reopened.storage.close();
+    });
+  }
+});
