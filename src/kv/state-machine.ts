@@ -183,6 +183,21 @@ export class KvStateMachine {
   }
 
   /**
+   * The limit checks a read must pass, without the lookup: an error response, or null if the read
+   * may go ahead. For hosts that serve the lookup elsewhere (reader threads on a shared map), so
+   * that every path answers a bad read the same way.
+   */
+  checkRead(command: KvReadCommand): KvResponse | null {
+    if (command.type === 'get') return this.checkKey('key', command.key);
+    const refused = this.checkKey('start', command.start) ?? (command.end === null ? null : this.checkKey('end', command.end));
+    if (refused !== null) return refused;
+    if (command.limit > this.limits.scanLimitMax) {
+      return { type: 'error', code: 'scan-limit-too-large', reason: `scan limit ${command.limit} exceeds the maximum of ${this.limits.scanLimitMax}` };
+    }
+    return null;
+  }
+
+  /**
    * The whole state as of now, as a chunk stream (snapshot-format.ts). The data is captured when
    * this is called — results of the map stay valid after later writes (the OrderedMap contract) —
    * so the host may keep applying entries while the stream is consumed.

@@ -161,6 +161,10 @@ function joinPieces(pieces: Uint8Array[], totalBytes: number): Uint8Array {
 }
 
 export class SnapshotStore {
+  /** Files being streamed (path → readers), which pruning must not delete. */
+  private readonly pins = new Map<string, number>();
+  /** Pruned while pinned: deleted once their last reader releases them. */
+  private readonly retired = new Set<string>();
   private snapshots: SnapshotInfo[];
 
   private constructor(
@@ -326,13 +330,41 @@ export class SnapshotStore {
     }
   }
 
+  /**
+   * Keeps `info`'s file from being deleted by pruning while a reader (a transfer to a follower)
+   * streams it; returns the release. A file pruned while pinned is deleted at its last release.
+   */
+  pin(info: SnapshotInfo): () => void {
+    this.pins.set(info.path, (this.pins.get(info.path) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const remaining = (this.pins.get(info.path) ?? 1) - 1;
+      if (remaining > 0) {
+        this.pins.set(info.path, remaining);
+        return;
+      }
+      this.pins.delete(info.path);
+      if (this.retired.delete(info.path)) void this.settings.fileOps.unlink(info.path).catch(() => undefined);
+    };
+  }
+
   private async prune(): Promise<void> {
     const excess = this.snapshots.length - this.settings.snapshotsToKeep;
     if (excess <= 0) return;
     const removed = this.snapshots.slice(0, excess);
     this.snapshots = this.snapshots.slice(excess);
-    for (const info of removed) await this.settings.fileOps.unlink(info.path);
-    await this.settings.fileOps.syncDirectory(this.dir);
+    let unlinked = false;
+    for (const info of removed) {
+      if (this.pins.has(info.path)) {
+        this.retired.add(info.path);
+        continue;
+      }
+      await this.settings.fileOps.unlink(info.path);
+      unlinked = true;
+    }
+    if (unlinked) await this.settings.fileOps.syncDirectory(this.dir);
   }
 
   /**

@@ -83,6 +83,11 @@ export class Storage implements LogReader {
     return info;
   }
 
+  /** Keeps a snapshot file from being pruned while it is streamed to a follower; returns the release. */
+  pinSnapshot(info: SnapshotInfo): () => void {
+    return this.snapshots.pin(info);
+  }
+
   newestSnapshot(): SnapshotInfo | null {
     return this.snapshots.newest();
   }
