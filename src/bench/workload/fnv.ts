@@ -33,13 +33,13 @@ export function fnvHash64(value: number): void {
     valueLow = (valueLow >>> 8) | ((valueHigh & 0xff) << 24);
     valueHigh >>>= 8;
     low = (low ^ octet) >>> 0;
-    // (high·2^32 + low) · (2^40 + 0x1b3) mod 2^64:
-    //   low part  = low · 0x1b3                      (< 2^41, exact in a double)
-    //   high part = high · 0x1b3 + carry + (low << 8) (mod 2^32)
-    const lowProduct = low * PRIME_LOW;
-    const carry = Math.floor(lowProduct / TWO_POW_32);
+    // (high·2^32 + low) · (2^40 + 0x1b3) mod 2^64, in int32 arithmetic:
+    //   low word  = low · 0x1b3 mod 2^32
+    //   carry     = ⌊low · 0x1b3 / 2^32⌋, from low's 16-bit halves (each product < 2^25)
+    //   high word = high · 0x1b3 + carry + (low << 8) mod 2^32
+    const carry = ((low >>> 16) * PRIME_LOW + (((low & 0xffff) * PRIME_LOW) >>> 16)) >>> 16;
     high = (Math.imul(high, PRIME_LOW) + carry + (low << 8)) >>> 0;
-    low = lowProduct >>> 0;
+    low = Math.imul(low, PRIME_LOW) >>> 0;
   }
   if (high >= 0x80000000) {
     // Two's complement negation, as Java's Math.abs does for a negative long.

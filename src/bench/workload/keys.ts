@@ -16,6 +16,52 @@ import type { KeyOrder } from './schema.js';
 const ZERO = 0x30;
 const TWO_POW_32 = 4294967296;
 
+const CHUNK = 100_000;
+const INT32_MAX = 0x7fffffff;
+
+/** Writes `chunk` (< CHUNK) as five digits ending at `at`, none before `first`; returns the position before them. */
+function writeChunk(key: Uint8Array, first: number, at: number, chunk: number): number {
+  let rest = chunk | 0;
+  for (let i = 0; i < 5 && at >= first; i++, at--) {
+    const quotient = (rest / 10) | 0;
+    key[at] = ZERO + rest - quotient * 10;
+    rest = quotient;
+  }
+  return at;
+}
+
+/**
+ * Writes `value` (a non-negative safe integer) in decimal into key[first … last], zero-padded;
+ * digits that do not fit before `first` are dropped. Digits come from int32 arithmetic once the
+ * value fits in 31 bits, and from five-digit chunks split off with double arithmetic before:
+ * a double division per digit was most of the cost of a key.
+ */
+function writeDecimal(key: Uint8Array, first: number, last: number, value: number): void {
+  let at = last;
+  let rest = value;
+  while (rest > INT32_MAX && at >= first) {
+    const quotient = Math.floor(rest / CHUNK);
+    at = writeChunk(key, first, at, rest - quotient * CHUNK);
+    rest = quotient;
+  }
+  let small = rest | 0;
+  for (; at >= first; at--) {
+    const quotient = (small / 10) | 0;
+    key[at] = ZERO + small - quotient * 10;
+    small = quotient;
+  }
+}
+
+/** As writeDecimal, for the 64-bit value high·2^32 + low. */
+function writeDecimal64(key: Uint8Array, first: number, last: number, high: number, low: number): void {
+  // One long division by CHUNK in two 32-bit halves leaves a quotient below 2^47, exact as a double.
+  const highQuotient = Math.floor(high / CHUNK);
+  const rest = (high - highQuotient * CHUNK) * TWO_POW_32 + low; // < CHUNK · 2^32 < 2^53: exact
+  const lowQuotient = Math.floor(rest / CHUNK);
+  const at = writeChunk(key, first, last, rest - lowQuotient * CHUNK);
+  writeDecimal(key, first, at, highQuotient * TWO_POW_32 + lowQuotient);
+}
+
 export function utf8Length(text: string): number {
   return Buffer.byteLength(text, 'utf8');
 }
@@ -43,7 +89,7 @@ export class KeyEncoder {
   private readonly orderedLimit: number;
 
   constructor(format: KeyFormat) {
-    this.prefixBytes = Buffer.from(format.prefix, 'utf8');
+    this.prefixBytes = new Uint8Array(Buffer.from(format.prefix, "utf8"));
     this.keyBytes = format.keyBytes;
     this.digits = format.keyBytes - this.prefixBytes.byteLength;
     if (this.digits < 1) throw new RangeError(`keys of ${format.keyBytes} bytes leave no room for a number after the prefix "${format.prefix}"`);
@@ -61,34 +107,19 @@ export class KeyEncoder {
   /** Writes the key of `keyNumber` into the first keyBytes bytes of `key`. */
   encodeInto(keyNumber: number, key: Uint8Array): void {
     const prefix = this.prefixBytes;
-    for (let i = 0; i < prefix.byteLength; i++) key[i] = prefix[i]!;
-    const last = this.keyBytes - 1;
     const first = prefix.byteLength;
+    for (let i = 0; i < first; i++) key[i] = prefix[i]!;
     if (this.hashed) {
       fnvHash64(keyNumber);
-      // Long division of the 64-bit hash by 10 in two 32-bit halves, lowest digit first; digits
-      // past the width are dropped (the hash modulo 10^digits), the rest stay zero padding.
-      let high = hashHigh;
-      let low = hashLow;
-      for (let at = last; at >= first; at--) {
-        const highQuotient = Math.floor(high / 10);
-        const rest = (high - highQuotient * 10) * TWO_POW_32 + low;
-        const lowQuotient = Math.floor(rest / 10);
-        key[at] = ZERO + (rest - lowQuotient * 10);
-        high = highQuotient;
-        low = lowQuotient;
-      }
+      writeDecimal64(key, first, this.keyBytes - 1, hashHigh, hashLow);
       return;
     }
-    if (!(keyNumber < this.orderedLimit)) {
-      throw new RangeError(`key number ${keyNumber} needs more than the ${this.digits} digits that keys.keyBytes ${this.keyBytes} leaves after the prefix`);
-    }
-    let rest = keyNumber;
-    for (let at = last; at >= first; at--) {
-      const quotient = Math.floor(rest / 10);
-      key[at] = ZERO + (rest - quotient * 10);
-      rest = quotient;
-    }
+    if (!(keyNumber < this.orderedLimit)) throw this.tooWide(keyNumber);
+    writeDecimal(key, first, this.keyBytes - 1, keyNumber);
+  }
+
+  private tooWide(keyNumber: number): RangeError {
+    return new RangeError(`key number ${keyNumber} needs more than the ${this.digits} digits that keys.keyBytes ${this.keyBytes} leaves after the prefix`);
   }
 
   /** The key as text, for messages and tests. */

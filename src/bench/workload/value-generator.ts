@@ -6,7 +6,7 @@
 import type { Prng } from '../../random/prng.js';
 import { createIntegerSampler } from './integer-distribution.js';
 import type { Workload } from './schema.js';
-import { fillValue, type ValueKind } from './value-content.js';
+import { generateValue, type ValueKind } from './value-content.js';
 
 export class ValueGenerator {
   private readonly nextSize: () => number;
@@ -21,8 +21,6 @@ export class ValueGenerator {
 
   /** A fresh value. */
   next(): Uint8Array {
-    const bytes = new Uint8Array(this.nextSize());
-    fillValue(this.content, this.contentPrng, bytes);
-    return bytes;
+    return generateValue(this.content, this.contentPrng, this.nextSize());
   }
 }
