@@ -1,3 +1,8 @@
+// Keys and values at the byte level: the FNV hash against a BigInt transcription of YCSB's Java,
+// key names against YCSB's, ordered keys' width and sort order, and value content against the
+// micro-benchmarks' generator it replaces. The subtle thing: the BigInt reference reproduces
+// Java's signed 64-bit overflow and Math.abs, which the 32-bit-halves implementation must match.
+
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPrng } from '../../../src/random/prng.js';

@@ -1,3 +1,9 @@
+// Operation streams: seeds replay, clients differ, settings change only what they touch, the mix
+// and the payloads are as configured, inserts and the key space interplay so no read names an
+// unacknowledged key, and the value content is as compressible as it claims. The subtle thing:
+// the streams share a KeySpace, so the tests acknowledge inserts themselves, in order (closed
+// loop) or late and out of order (an open loop's answers).
+
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compressSync } from 'lz4-napi';

@@ -1,3 +1,8 @@
+// The workload files: every shipped file parses with its documented scale, defaults and shorthands
+// resolve as README.md says, and each bad fixture in fixtures/bad/ is rejected with a line naming
+// the file and the path of the bad field. The subtle thing: the fixture list and the table of
+// expected lines must match one for one, so a new bad fixture cannot be added without its message.
+
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';

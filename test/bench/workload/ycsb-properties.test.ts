@@ -1,3 +1,8 @@
+// YCSB property files: the standard workloada … workloadf (fixtures/ycsb/, YCSB's property values)
+// map to the same mixes as the shipped JSON versions, approximations come back as warnings and
+// impossible values as errors. The subtle thing: "same mix" compares proportions, key distribution
+// and scan lengths only; the JSON versions deliberately differ in scale and value content.
+
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadWorkload, loadYcsbProperties, parseYcsbProperties, WorkloadError, type Workload } from '../../../src/bench/workload/index.js';
