@@ -20,7 +20,7 @@ import { FSYNC_POLICIES } from '../storage/options.js';
 import { parseCodecName } from '../storage/codec.js';
 import type { NodeId } from '../raft/types.js';
 import { READ_MODES, resolveNodeOptions, type KvLock, type NodeOptions, type ReadMode } from './node-options.js';
-import { formatIssues } from './schema-issues.js';
+import { formatIssues } from '../schema/issues.js';
 
 const integer = (min: number, max: number) => z.number().int().min(min).max(max);
 const codecName = z.string().refine((value) => {
@@ -205,7 +205,7 @@ function parseProfileText(text: string, file: string): ProfileFile {
     throw new ProfileError(file, [`not valid JSON: ${(error as Error).message}`]);
   }
   const parsed = ProfileFileSchema.safeParse(json);
-  if (!parsed.success) throw new ProfileError(file, formatIssues(parsed.error.issues));
+  if (!parsed.success) throw new ProfileError(file, formatIssues(parsed.error.issues, json));
   return parsed.data;
 }
 
