@@ -18,7 +18,7 @@ import { LATENCY_US_MAX, createLatencyHistogram, summarizeLatency } from '../rec
 import { Recorder } from '../record/recorder.js';
 import { createArrivalSchedule, type ArrivalProcess } from './arrivals.js';
 import { createSystemClock } from './clock.js';
-import { InFlight } from './in-flight.js';
+import { InFlight, type InFlightOperation } from './in-flight.js';
 import { describeException, drainAndAbandon, recordOutcome, runBounds, type DriveResult, type RunOptions, type StopReason } from './run.js';
 import type { Operation, OperationOutcome } from './target.js';
 
@@ -50,13 +50,13 @@ export async function runOpenLoop<Op extends Operation>(options: OpenLoopOptions
   let dropped = 0;
   let firstException: string | null = null;
 
-  const settle = (operation: ReturnType<InFlight['begin']>, outcome: OperationOutcome | 'exception'): void => {
+  const settle = (operation: InFlightOperation, outcome: OperationOutcome | 'exception'): void => {
     if (!inFlight.finish(operation)) return;
     recordOutcome(recorder, operation.type, operation.startUs, clock.nowUs(), outcome);
   };
   const send = (operation: Op, intendedUs: number): void => {
     const sentUs = clock.nowUs();
-    if (intendedUs >= bounds.measureFromUs) lagUs.recordValue(Math.min(LATENCY_US_MAX, Math.round(sentUs - intendedUs)));
+    if (intendedUs >= bounds.measureFromUs) lagUs.recordValue(Math.min(LATENCY_US_MAX, Math.max(0, Math.round(sentUs - intendedUs))));
     const entry = inFlight.begin(operation.type, intendedUs);
     let pending: Promise<OperationOutcome>;
     try {
