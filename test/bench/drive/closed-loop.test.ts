@@ -1,3 +1,6 @@
+// The closed-loop driver: N operations in flight, latency from the send, stop by count, drain
+// timeout, abort against a target that never yields, and a failing source.
+
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runClosedLoop } from '../../../src/bench/drive/closed-loop.js';

@@ -1,3 +1,6 @@
+// The open-loop driver's bookkeeping on the virtual clock: drops past outstandingMax, drain and
+// unfinished, warm-up, stop by count and by signal, exceptions, per-type results, arrivals.
+
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createArrivalSchedule } from '../../../src/bench/drive/arrivals.js';

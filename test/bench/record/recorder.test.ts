@@ -1,3 +1,6 @@
+// The Recorder: warm-up cut by start time, percentiles, clamping, the throughput series, plain-JSON
+// results, and the encode / decode / merge round trips of the histograms.
+
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Recorder } from '../../../src/bench/record/recorder.js';

@@ -1,3 +1,6 @@
+// The ratio-of-medians bootstrap interval: coverage of a known ratio, of 1 for one distribution,
+// and replay from the seed.
+
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bootstrapMedianRatio } from '../../../src/bench/stats/bootstrap.js';

@@ -1,3 +1,5 @@
+// summarize, compareSamples and the benchstat-style line, including the too-few-samples warning.
+
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compareSamples, formatComparison, formatP } from '../../../src/bench/stats/compare.js';

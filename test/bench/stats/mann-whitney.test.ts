@@ -1,3 +1,6 @@
+// The Mann–Whitney U test against SciPy / R reference values, a hand computation, and brute-force
+// enumeration of every rank assignment (the only independent check of exact p-values with ties).
+
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mannWhitneyU, pMinWithoutTies } from '../../../src/bench/stats/mann-whitney.js';
