@@ -2,10 +2,15 @@
 // (virtual-clock.ts) and get the same answer on any machine.
 //
 // The subtle thing is sleeping. Node's timers have 1 ms resolution and fire late under load, so a
-// driver that needs µs-accurate issue times cannot sleep on a timer right up to its deadline: the
-// system clock sleeps on a timer only until `spinUs` before the deadline, and from there yields
-// with setImmediate (letting completions run) until the deadline has passed. Every sleep yields
-// to the event loop at least once, even when the deadline has already passed.
+// driver that needs µs-accurate issue times cannot sleep on a timer right up to its deadline. In
+// 'precise' mode (the default) the system clock sleeps on a timer only until `spinUs` before the
+// deadline, and from there yields with setImmediate (letting completions run) until the deadline
+// has passed — accurate to a few µs, but at rates above ~1000/s the gaps are shorter than a timer
+// tick and the loop keeps a core busy, which on a small machine is taken from the target. In
+// 'frugal' mode it only ever sleeps on timers (≥ 1 ms): no spinning, but operations go out up to
+// about a millisecond late, in batches. The open-loop driver measures latency from the due time,
+// so that lateness is counted, never hidden — it shows in the latencies and in the scheduler lag.
+// Every sleep yields to the event loop at least once, even when the deadline has already passed.
 
 export interface Clock {
   /** Microseconds since an origin fixed when the clock was made; fractional, monotonic. */
@@ -17,14 +22,20 @@ export interface Clock {
   sleepUntilUs(deadlineUs: number, signal?: AbortSignal): Promise<void>;
 }
 
+export type WakeMode = 'precise' | 'frugal';
+
 export interface SystemClockOptions {
-  /** How long before a deadline to stop sleeping on a timer and start yielding. Default 1000 µs. */
+  /** Default 'precise'. */
+  readonly wake?: WakeMode;
+  /** 'precise': how long before a deadline to stop sleeping on a timer and start yielding. Default 1000 µs. */
   readonly spinUs?: number;
 }
 
 export const SPIN_US_DEFAULT = 1000;
 
 export function createSystemClock(options: SystemClockOptions = {}): Clock {
+  const wake = options.wake ?? 'precise';
+  if (wake !== 'precise' && wake !== 'frugal') throw new RangeError(`system clock: wake must be 'precise' or 'frugal', got ${String(wake)}`);
   const spinUs = options.spinUs ?? SPIN_US_DEFAULT;
   if (!(spinUs >= 0)) throw new RangeError(`system clock: spinUs must be ≥ 0, got ${spinUs}`);
   const originNs = process.hrtime.bigint();
@@ -41,7 +52,8 @@ export function createSystemClock(options: SystemClockOptions = {}): Clock {
           signal?.removeEventListener('abort', finish);
           resolve();
         };
-        const timerMs = Math.floor((deadlineUs - nowUs() - spinUs) / 1000);
+        const remainingUs = deadlineUs - nowUs();
+        const timerMs = wake === 'precise' ? Math.floor((remainingUs - spinUs) / 1000) : remainingUs > 0 ? Math.max(1, Math.round(remainingUs / 1000)) : 0;
         if (timerMs >= 1 && signal?.aborted !== true) timer = setTimeout(finish, timerMs);
         else immediate = setImmediate(finish);
         signal?.addEventListener('abort', finish, { once: true });
