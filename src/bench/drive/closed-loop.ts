@@ -13,19 +13,36 @@ import { Recorder } from '../record/recorder.js';
 import { createSystemClock } from './clock.js';
 import { InFlight } from './in-flight.js';
 import { describeException, drainAndAbandon, recordOutcome, runBounds, type DriveResult, type RunOptions, type StopReason } from './run.js';
-import type { Operation, OperationOutcome } from './target.js';
+import type { Operation, OperationOutcome, OperationSource } from './target.js';
 
-export interface ClosedLoopOptions<Op extends Operation> extends RunOptions<Op> {
+export interface ClosedLoopOptions<Op extends Operation> extends Omit<RunOptions<Op>, 'source'> {
   /** Concurrent clients, each with one operation in flight at a time. */
   readonly clients: number;
+  /** One source shared by all clients, or one per client (client i draws from sources[i]). */
+  readonly source: OperationSource<Op> | readonly OperationSource<Op>[];
 }
 
 const YIELD_EVERY = 128;
 
+function isSourceList<Op extends Operation>(source: OperationSource<Op> | readonly OperationSource<Op>[]): source is readonly OperationSource<Op>[] {
+  return Array.isArray(source);
+}
+
+function perClientSources<Op extends Operation>(
+  source: OperationSource<Op> | readonly OperationSource<Op>[],
+  clients: number,
+): (clientIndex: number) => OperationSource<Op> {
+  if (!isSourceList(source)) return () => source;
+  const sources = source;
+  if (sources.length !== clients) throw new RangeError(`source: ${sources.length} sources for ${clients} clients; give one per client, or one for all`);
+  return (clientIndex) => sources[clientIndex]!;
+}
+
 export async function runClosedLoop<Op extends Operation>(options: ClosedLoopOptions<Op>): Promise<DriveResult> {
   const clock = options.clock ?? createSystemClock();
-  const { clients, target, source, signal } = options;
+  const { clients, target, signal } = options;
   if (!Number.isInteger(clients) || clients < 1) throw new RangeError(`clients must be a positive integer, got ${clients}`);
+  const sourceOf = perClientSources(options.source, clients);
   const startUs = clock.nowUs();
   const bounds = runBounds(options, startUs);
   const recorder = new Recorder({ measureFromUs: bounds.measureFromUs, seriesBucketUs: bounds.seriesBucketUs, latencyFrom: 'actual-start' });
@@ -46,7 +63,8 @@ export async function runClosedLoop<Op extends Operation>(options: ClosedLoopOpt
   if (signal?.aborted === true) stop('signal');
   signal?.addEventListener('abort', onAbort, { once: true });
 
-  const client = async (): Promise<void> => {
+  const client = async (clientIndex: number): Promise<void> => {
+    const source = sourceOf(clientIndex);
     for (let sinceYield = 0; stoppedBy === null; ) {
       const sentUs = clock.nowUs();
       if (sentUs >= bounds.endUs) return stop('duration');
@@ -73,7 +91,7 @@ export async function runClosedLoop<Op extends Operation>(options: ClosedLoopOpt
   // A source or recorder that throws is a bug in the harness: stop, drain, then report it.
   let clientFailure: unknown = null;
   for (let i = 0; i < clients; i++) {
-    client().catch((error: unknown) => {
+    client(i).catch((error: unknown) => {
       clientFailure ??= error;
       stop('signal');
     });

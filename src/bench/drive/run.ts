@@ -12,6 +12,10 @@ import type { KvTarget, Operation, OperationOutcome, OperationSource } from './t
 
 export interface RunOptions<Op extends Operation> {
   readonly target: KvTarget<Op>;
+  /**
+   * Where operations come from. The closed loop also takes one source per client (the workload
+   * generators make one deterministic stream per client); the open loop takes one.
+   */
   readonly source: OperationSource<Op>;
   /** Stop issuing after this long (warm-up included). At least one of durationMs / operationsMax. */
   readonly durationMs?: number;
@@ -74,7 +78,9 @@ function checkNonNegative(value: number | undefined, name: string, integer = fal
   }
 }
 
-export function runBounds(options: RunOptions<Operation>, startUs: number): RunBounds {
+export type RunBoundOptions = Pick<RunOptions<Operation>, 'durationMs' | 'operationsMax' | 'warmupMs' | 'drainTimeoutMs' | 'seriesBucketMs'>;
+
+export function runBounds(options: RunBoundOptions, startUs: number): RunBounds {
   checkNonNegative(options.durationMs, 'durationMs');
   checkNonNegative(options.operationsMax, 'operationsMax', true);
   checkNonNegative(options.warmupMs, 'warmupMs');

@@ -59,3 +59,14 @@ test('a source that throws fails the run after the drain', { timeout: 30_000 }, 
   await assert.rejects(clock.run(runClosedLoop({ target, source, clock, clients: 2, durationMs: 1000 })), /workload broke/);
   await assert.rejects(runClosedLoop({ target, source, clock, clients: 0, durationMs: 1 }), /clients/);
 });
+
+test('one source per client: client i draws only from source i', { timeout: 30_000 }, async () => {
+  const clock = new VirtualClock();
+  const drawn = [0, 0, 0];
+  const sources = drawn.map((_, index) => ({ next: () => (drawn[index]!++, { type: `client-${index}` }) }));
+  const target: KvTarget = { execute: () => new Promise((resolve) => clock.at(clock.nowUs() + 100, () => resolve(OUTCOME_OK))) };
+  const result = await clock.run(runClosedLoop({ target, source: sources, clock, clients: 3, operationsMax: 300 }));
+  assert.deepEqual(drawn, [100, 100, 100]);
+  assert.deepEqual(Object.keys(result.recording.byType), ['client-0', 'client-1', 'client-2']);
+  await assert.rejects(runClosedLoop({ target, source: sources, clock, clients: 2, durationMs: 1 }), /3 sources for 2 clients/);
+});
