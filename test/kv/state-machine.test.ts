@@ -245,7 +245,7 @@ function originOf(result: ApplyResult): ResponseOrigin | null {
 describe('KvStateMachine', () => {
   test('model-based: random logs (registrations, many in flight, acknowledgements, duplicates, unknown sessions, no-ops, garbage) agree with a plain model', () => {
     fc.assert(
-      fc.property(fc.array(stepArbitrary, { maxLength: 80 }), (steps) => {
+      fc.property(fc.array(stepArbitrary, { maxLength: 80, size: 'max' }), (steps) => {
         const { log, expected, model } = buildLog(steps, SMALL_LIMITS);
         const machine = newMachine(1, SMALL_LIMITS, PROPERTY_SESSION_LIMITS);
         log.forEach((entry, i) => {
@@ -277,7 +277,7 @@ describe('KvStateMachine', () => {
 
   test('the same log on two machines (different skip list seeds) gives identical responses and snapshots; restore round-trips', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(stepArbitrary, { maxLength: 60 }), fc.array(stepArbitrary, { maxLength: 30 }), async (steps, laterSteps) => {
+      fc.asyncProperty(fc.array(stepArbitrary, { maxLength: 60, size: 'max' }), fc.array(stepArbitrary, { maxLength: 30, size: 'max' }), async (steps, laterSteps) => {
         const { log, model } = buildLog([...steps, ...laterSteps], SMALL_LIMITS);
         const cut = Math.min(steps.length, log.length);
         const first = newMachine(11, SMALL_LIMITS, PROPERTY_SESSION_LIMITS);
@@ -722,7 +722,7 @@ class BatchingMap extends SkipList {
 describe('KvStateMachine.applyBatch', () => {
   test('gives exactly the results and state of apply one entry at a time', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(stepArbitrary, { maxLength: 60 }), fc.array(fc.integer({ min: 1, max: 8 }), { minLength: 1, maxLength: 20 }), async (steps, sizes) => {
+      fc.asyncProperty(fc.array(stepArbitrary, { maxLength: 60, size: 'max' }), fc.array(fc.integer({ min: 1, max: 8 }), { minLength: 1, maxLength: 20 }), async (steps, sizes) => {
         const { log } = buildLog(steps, SMALL_LIMITS);
         const single = newMachine(1, SMALL_LIMITS, PROPERTY_SESSION_LIMITS);
         const batched = new KvStateMachine(new BatchingMap(createPrng(2)), { limits: SMALL_LIMITS, sessionLimits: PROPERTY_SESSION_LIMITS });
