@@ -13,9 +13,10 @@
 //     1 pair      u64 version, u32 keyLength, key, u32 valueLength, value   (strictly increasing keys)
 //     255 end     u64 pairCount, u64 sessionCount, u32 CRC32C of every byte before this field
 //   nothing after the end record.
-// Sessions come first because the state machine copies them when the snapshot is taken (they
-// are bounded) while pairs are read from the live map as the stream goes: the copy is released
-// after the first chunks instead of being held for the whole stream.
+// Sessions come first: they are the part the state machine copies when the snapshot is taken
+// (they are bounded), the pairs the part it reads from the live map as the stream goes, so the
+// stream is the fixed part, then the long tail. The copy is held until the stream ends or is
+// returned.
 // Version 1 (sessions keyed by clientId with one response each, after the pairs) is refused with
 // an error naming it. Records are laid end to end regardless of chunk boundaries (a 1 MiB value
 // spans 16 chunks). The end record's counts and checksum make truncation and corruption
