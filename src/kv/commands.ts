@@ -2,12 +2,17 @@
 // log entry's `data`); a response is what applying it produced. Both are binary: no JSON on this
 // path, integers little-endian, byte strings length-prefixed with a u32.
 //
-// Request (format version 1):
-//   offset 0   u8   format version (1)
-//          1   u8   operation: 1 put · 2 get · 3 delete · 4 cas · 5 scan
-//          2   u64  clientId   (1 … 2^53-1)
-//         10   u64  sequence   (1 … 2^53-1)
-//         18   body:
+// Request (format version 2):
+//   offset 0   u8   format version (2)
+//          1   u8   operation: 1 put · 2 get · 3 delete · 4 cas · 5 scan · 6 register-session
+//   register-session: nothing follows (the request is 2 bytes). Its session id is the log index
+//   of the entry that carries it, so it needs no field: every replica derives the same id.
+//   Every other operation:
+//          2   u64  sessionId              (1 … 2^53-1: the index of the register-session entry)
+//         10   u64  sequence               (1 … 2^53-1)
+//         18   u64  lowestUnacknowledged   (1 … sequence: the lowest sequence whose response the
+//                                           client has not yet received)
+//         26   body:
 //     put     u32 keyLength, key, u32 valueLength, value
 //     get     u32 keyLength, key
 //     delete  u32 keyLength, key
@@ -15,15 +20,20 @@
 //     scan    u32 limit, u32 startLength, start, u8 hasEnd (0|1), [u32 endLength, end]
 //   and nothing after the body.
 //
-// Response (format version 1):
-//   offset 0   u8   format version (1)
+// Response (format version 2):
+//   offset 0   u8   format version (2)
 //          1   u8   status, then:
-//     1 ok            u64 version (the log index of the write; for a delete, of the delete)
-//     2 value         u64 version, u32 valueLength, value
-//     3 not-found     —
-//     4 cas-mismatch  u64 currentVersion (0 = the key does not exist)
-//     5 scan          u8 hasMore (0|1), u32 count, count × (u64 version, u32 keyLength, key, u32 valueLength, value)
-//     6 error         u8 code, u32 reasonLength, reason (UTF-8)
+//     1 ok                  u64 version (the log index of the write; for a delete, of the delete)
+//     2 value               u64 version, u32 valueLength, value
+//     3 not-found           —
+//     4 cas-mismatch        u64 currentVersion (0 = the key does not exist)
+//     5 scan                u8 hasMore (0|1), u32 count, count × (u64 version, u32 keyLength, key, u32 valueLength, value)
+//     6 error               u8 code, u32 reasonLength, reason (UTF-8)
+//     7 session-registered  u64 sessionId
+//
+// Version 1 (clientId and sequence, no register-session, no lowestUnacknowledged) is refused
+// with an error naming it: a version-1 client's retries could apply twice, which is what version
+// 2 exists to stop, so there is no compatibility path.
 //
 // u64 fields carry safe integers only (JavaScript numbers); a larger value is a decode error.
 // Decoding never trusts a length: every field is bounds-checked and a bad one is reported with
@@ -31,7 +41,7 @@
 
 import type { KeyValueVersion } from './ordered-map.js';
 
-export const KV_FORMAT_VERSION = 1;
+export const KV_FORMAT_VERSION = 2;
 
 export type KvCommand =
   | { readonly type: 'put'; readonly key: Uint8Array; readonly value: Uint8Array }
@@ -44,11 +54,17 @@ export type KvCommandType = KvCommand['type'];
 /** The commands that only read: these may also be answered outside the log (read-index, lease). */
 export type KvReadCommand = Extract<KvCommand, { type: 'get' } | { type: 'scan' }>;
 
-export interface KvRequest {
-  readonly clientId: number;
+/** A command sent within a session (sessions.ts says what the three numbers promise). */
+export interface KvSessionRequest {
+  readonly type: 'command';
+  readonly sessionId: number;
   readonly sequence: number;
+  /** The lowest sequence whose response the client has not received yet (≤ sequence). */
+  readonly lowestUnacknowledged: number;
   readonly command: KvCommand;
 }
+
+export type KvRequest = { readonly type: 'register-session' } | KvSessionRequest;
 
 export type KvErrorCode =
   | 'malformed-request'
@@ -56,7 +72,11 @@ export type KvErrorCode =
   | 'value-too-large'
   | 'scan-limit-too-large'
   | 'stale-request'
-  | 'store-full';
+  | 'store-full'
+  /** The session is unknown (never registered, or evicted): the request was not applied. */
+  | 'session-expired'
+  /** The session already remembers as many unacknowledged responses as it may: not applied. */
+  | 'too-many-unacknowledged';
 
 export type KvResponse =
   | { readonly type: 'ok'; readonly version: number }
@@ -65,7 +85,8 @@ export type KvResponse =
   | { readonly type: 'cas-mismatch'; readonly currentVersion: number }
   /** `hasMore`: keys in the range were left out (by the limit or the response byte bound). */
   | { readonly type: 'scan'; readonly items: readonly KeyValueVersion[]; readonly hasMore: boolean }
-  | { readonly type: 'error'; readonly code: KvErrorCode; readonly reason: string };
+  | { readonly type: 'error'; readonly code: KvErrorCode; readonly reason: string }
+  | { readonly type: 'session-registered'; readonly sessionId: number };
 
 /** Malformed request or response bytes: `field` names what was wrong, `offset` where (in bytes). */
 export class KvDecodeError extends Error {
@@ -80,8 +101,9 @@ export class KvDecodeError extends Error {
   }
 }
 
-const OPERATION_CODES: Readonly<Record<KvCommandType, number>> = { put: 1, get: 2, delete: 3, cas: 4, scan: 5 };
-const OPERATION_BY_CODE: readonly (KvCommandType | undefined)[] = [undefined, 'put', 'get', 'delete', 'cas', 'scan'];
+type OperationType = KvCommandType | 'register-session';
+const OPERATION_CODES: Readonly<Record<OperationType, number>> = { put: 1, get: 2, delete: 3, cas: 4, scan: 5, 'register-session': 6 };
+const OPERATION_BY_CODE: readonly (OperationType | undefined)[] = [undefined, 'put', 'get', 'delete', 'cas', 'scan', 'register-session'];
 
 const STATUS_OK = 1;
 const STATUS_VALUE = 2;
@@ -89,6 +111,7 @@ const STATUS_NOT_FOUND = 3;
 const STATUS_CAS_MISMATCH = 4;
 const STATUS_SCAN = 5;
 const STATUS_ERROR = 6;
+const STATUS_SESSION_REGISTERED = 7;
 
 const ERROR_CODES: Readonly<Record<KvErrorCode, number>> = {
   'malformed-request': 1,
@@ -97,6 +120,8 @@ const ERROR_CODES: Readonly<Record<KvErrorCode, number>> = {
   'scan-limit-too-large': 4,
   'stale-request': 5,
   'store-full': 6,
+  'session-expired': 7,
+  'too-many-unacknowledged': 8,
 };
 const ERROR_BY_CODE: readonly (KvErrorCode | undefined)[] = [
   undefined,
@@ -106,9 +131,13 @@ const ERROR_BY_CODE: readonly (KvErrorCode | undefined)[] = [
   'scan-limit-too-large',
   'stale-request',
   'store-full',
+  'session-expired',
+  'too-many-unacknowledged',
 ];
 
-export const REQUEST_HEADER_BYTES = 18;
+/** The bytes before a session request's body. */
+export const REQUEST_HEADER_BYTES = 26;
+const REGISTER_SESSION_REQUEST_BYTES = 2;
 const TWO_POW_32 = 4294967296;
 /** The high 32-bit word of a u64 that still holds a safe integer is below 2^21. */
 const SAFE_HIGH_WORD_LIMIT = 2097152;
@@ -160,8 +189,18 @@ function checkU32(field: string, value: number): void {
 }
 
 export function encodeRequest(request: KvRequest): Uint8Array {
-  checkU64('clientId', request.clientId, 1);
+  if (request.type === 'register-session') {
+    const writer = new ByteWriter(REGISTER_SESSION_REQUEST_BYTES);
+    writer.u8(KV_FORMAT_VERSION);
+    writer.u8(OPERATION_CODES['register-session']);
+    return writer.done();
+  }
+  checkU64('sessionId', request.sessionId, 1);
   checkU64('sequence', request.sequence, 1);
+  checkU64('lowestUnacknowledged', request.lowestUnacknowledged, 1);
+  if (request.lowestUnacknowledged > request.sequence) {
+    throw new RangeError(`lowestUnacknowledged (${request.lowestUnacknowledged}) must be ≤ sequence (${request.sequence}): a request being sent has not been answered`);
+  }
   const command = request.command;
   let bodyBytes: number;
   switch (command.type) {
@@ -184,8 +223,9 @@ export function encodeRequest(request: KvRequest): Uint8Array {
   const writer = new ByteWriter(REQUEST_HEADER_BYTES + bodyBytes);
   writer.u8(KV_FORMAT_VERSION);
   writer.u8(OPERATION_CODES[command.type]);
-  writer.u64(request.clientId);
+  writer.u64(request.sessionId);
   writer.u64(request.sequence);
+  writer.u64(request.lowestUnacknowledged);
   switch (command.type) {
     case 'put':
       writer.byteString(command.key);
@@ -218,7 +258,7 @@ export function scanItemBytes(keyLength: number, valueLength: number): number {
 export function encodeResponse(response: KvResponse): Uint8Array {
   switch (response.type) {
     case 'ok': {
-      const writer = new ByteWriter(10);
+      const writer = new ByteWriter(OK_RESPONSE_BYTES);
       writer.u8(KV_FORMAT_VERSION);
       writer.u8(STATUS_OK);
       writer.u64(response.version);
@@ -269,7 +309,25 @@ export function encodeResponse(response: KvResponse): Uint8Array {
       writer.byteString(reason);
       return writer.done();
     }
+    case 'session-registered': {
+      checkU64('sessionId', response.sessionId, 1);
+      const writer = new ByteWriter(10);
+      writer.u8(KV_FORMAT_VERSION);
+      writer.u8(STATUS_SESSION_REGISTERED);
+      writer.u64(response.sessionId);
+      return writer.done();
+    }
   }
+}
+
+/** The size of an encoded 'ok' response. */
+export const OK_RESPONSE_BYTES = 10;
+
+/** The version an encoded 'ok' response carries, or -1 for any other response (read without decoding it all). */
+export function okResponseVersion(response: Uint8Array): number {
+  if (response.length !== OK_RESPONSE_BYTES || response[0] !== KV_FORMAT_VERSION || response[1] !== STATUS_OK) return -1;
+  const b = response;
+  return (b[2]! | (b[3]! << 8) | (b[4]! << 16)) + b[5]! * 0x1000000 + ((b[6]! | (b[7]! << 8) | (b[8]! << 16)) + b[9]! * 0x1000000) * TWO_POW_32;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -334,16 +392,42 @@ class ByteReader {
 
 function readFormatVersion(reader: ByteReader): void {
   const version = reader.u8('format version');
-  if (version !== KV_FORMAT_VERSION) reader.fail('format version', 0, `unsupported version ${version} (this build reads ${KV_FORMAT_VERSION})`);
+  if (version === KV_FORMAT_VERSION) return;
+  const why = version === 1 ? ' (version 1 carried clientId and sequence without registered sessions; this build needs sessions registered through the log)' : '';
+  reader.fail('format version', 0, `unsupported version ${version}${why}; this build reads ${KV_FORMAT_VERSION}`);
 }
 
-/** The header alone, for attributing an undecodable request to its client. Null if even that is unreadable. */
-export function decodeRequestHeader(bytes: Uint8Array): { clientId: number; sequence: number } | null {
+function readOperation(reader: ByteReader): OperationType {
+  const operationOffset = reader.offset;
+  const operationCode = reader.u8('operation');
+  const operation = OPERATION_BY_CODE[operationCode];
+  if (operation === undefined) reader.fail('operation', operationOffset, `unknown operation code ${operationCode} (1 put, 2 get, 3 delete, 4 cas, 5 scan, 6 register-session)`);
+  return operation;
+}
+
+/** The session fields of a request; `lowestUnacknowledged` ≤ `sequence` is checked. */
+function readSessionFields(reader: ByteReader): { sessionId: number; sequence: number; lowestUnacknowledged: number } {
+  const sessionId = reader.u64('sessionId', 1);
+  const sequence = reader.u64('sequence', 1);
+  const lowestOffset = reader.offset;
+  const lowestUnacknowledged = reader.u64('lowestUnacknowledged', 1);
+  if (lowestUnacknowledged > sequence) {
+    reader.fail('lowestUnacknowledged', lowestOffset, `${lowestUnacknowledged} is above the sequence ${sequence} (the request itself is unacknowledged)`);
+  }
+  return { sessionId, sequence, lowestUnacknowledged };
+}
+
+/**
+ * The session and sequence alone, for attributing an undecodable request to its session: null
+ * if even they are unreadable, and for a register-session request (which has neither).
+ */
+export function decodeRequestHeader(bytes: Uint8Array): { sessionId: number; sequence: number } | null {
   try {
     const reader: ByteReader = new ByteReader(bytes, 'request');
     readFormatVersion(reader);
-    reader.u8('operation');
-    return { clientId: reader.u64('clientId', 1), sequence: reader.u64('sequence', 1) };
+    if (readOperation(reader) === 'register-session') return null;
+    const { sessionId, sequence } = readSessionFields(reader);
+    return { sessionId, sequence };
   } catch (error) {
     if (error instanceof KvDecodeError) return null;
     throw error;
@@ -354,12 +438,12 @@ export function decodeRequestHeader(bytes: Uint8Array): { clientId: number; sequ
 export function decodeRequest(bytes: Uint8Array): KvRequest {
   const reader: ByteReader = new ByteReader(bytes, 'request');
   readFormatVersion(reader);
-  const operationOffset = reader.offset;
-  const operationCode = reader.u8('operation');
-  const operation = OPERATION_BY_CODE[operationCode];
-  if (operation === undefined) reader.fail('operation', operationOffset, `unknown operation code ${operationCode} (1 put, 2 get, 3 delete, 4 cas, 5 scan)`);
-  const clientId = reader.u64('clientId', 1);
-  const sequence = reader.u64('sequence', 1);
+  const operation = readOperation(reader);
+  if (operation === 'register-session') {
+    reader.end();
+    return { type: 'register-session' };
+  }
+  const { sessionId, sequence, lowestUnacknowledged } = readSessionFields(reader);
   let command: KvCommand;
   switch (operation) {
     case 'put': {
@@ -390,7 +474,7 @@ export function decodeRequest(bytes: Uint8Array): KvRequest {
     }
   }
   reader.end();
-  return { clientId, sequence, command };
+  return { type: 'command', sessionId, sequence, lowestUnacknowledged, command };
 }
 
 /** Decodes a response; values and keys are views into `bytes`. */
@@ -440,6 +524,9 @@ export function decodeResponse(bytes: Uint8Array): KvResponse {
       response = { type: 'error', code, reason: Buffer.from(reader.byteString('reason')).toString('utf8') };
       break;
     }
+    case STATUS_SESSION_REGISTERED:
+      response = { type: 'session-registered', sessionId: reader.u64('sessionId', 1) };
+      break;
     default:
       reader.fail('status', statusOffset, `unknown status ${status}`);
   }

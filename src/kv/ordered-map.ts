@@ -38,7 +38,13 @@ export interface OrderedMap {
    * endExclusive is null), in key order.
    */
   scan(startInclusive: Uint8Array, endExclusive: Uint8Array | null, limit: number): KeyValueVersion[];
-  /** Every pair in key order (for snapshots). The map must not be modified while iterating. */
+  /** Every pair in key order. The map must not be modified while iterating. */
   entries(): IterableIterator<KeyValueVersion>;
   clear(): void;
+  /**
+   * Optional: runs `body` — a group of writes, e.g. one apply batch — as one unit, returning what
+   * it returns. A map shared with reader threads takes its write lock once around the whole group
+   * (readers see all of it or none). A map without it needs no such grouping.
+   */
+  writeBatch?<T>(body: () => T): T;
 }

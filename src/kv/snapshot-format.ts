@@ -1,40 +1,59 @@
-// The state machine's snapshot as a byte stream: the whole state (data, client sessions, the
+// The state machine's snapshot as a byte stream: the whole state (client sessions, data, the
 // last applied index) cut into chunks of bounded size, the form the storage layer's snapshot
 // files and InstallSnapshot transfers consume.
 //
-// Stream format, version 1 (integers little-endian; u64 fields hold safe integers only):
-//   header   8 B magic "RBKVSNAP", u32 format version (1), u64 lastAppliedIndex
-//   records, each starting with a u8 tag:
-//     1 pair     u64 version, u32 keyLength, key, u32 valueLength, value   (strictly increasing keys)
-//     2 session  u64 clientId, u64 sequence, u64 lastUsedIndex, u32 responseLength, response
-//                (least recently used first: restoring in stream order restores the eviction order)
-//     255 end    u64 pairCount, u64 sessionCount, u32 CRC32C of every byte before this field
+// Stream format, version 2 (integers little-endian; u64 fields hold safe integers only):
+//   header    8 B magic "RBKVSNAP", u32 format version (2), u64 lastAppliedIndex
+//   records, each starting with a u8 tag, sessions first, then pairs:
+//     2 session   u64 sessionId, u64 lastUsedIndex, u64 lowestUnacknowledged, u32 responseCount
+//                 (least recently used first: restoring in stream order restores the eviction order)
+//     3 response  u64 sequence, u32 responseLength, response
+//                 (exactly responseCount of them follow their session, sequences strictly
+//                 increasing and ≥ its lowestUnacknowledged)
+//     1 pair      u64 version, u32 keyLength, key, u32 valueLength, value   (strictly increasing keys)
+//     255 end     u64 pairCount, u64 sessionCount, u32 CRC32C of every byte before this field
 //   nothing after the end record.
-// Records are laid end to end regardless of chunk boundaries (a 1 MiB value spans 16 chunks).
-// The end record's counts and checksum make truncation and corruption detectable; every error
-// names the field and its byte offset in the stream (SnapshotFormatError).
+// Sessions come first: they are the part the state machine copies when the snapshot is taken
+// (they are bounded), the pairs the part it reads from the live map as the stream goes, so the
+// stream is the fixed part, then the long tail. The copy is held until the stream ends or is
+// returned.
+// Version 1 (sessions keyed by clientId with one response each, after the pairs) is refused with
+// an error naming it. Records are laid end to end regardless of chunk boundaries (a 1 MiB value
+// spans 16 chunks). The end record's counts and checksum make truncation and corruption
+// detectable; every error names the field and its byte offset in the stream (SnapshotFormatError).
 
 import { crc32c } from '@node-rs/crc32';
 import type { KeyValueVersion } from './ordered-map.js';
-import type { ClientSession } from './sessions.js';
+import type { RememberedResponse, SessionSource, SessionState } from './sessions.js';
 
-export const SNAPSHOT_FORMAT_VERSION = 1;
+export const SNAPSHOT_FORMAT_VERSION = 2;
 export const SNAPSHOT_CHUNK_BYTES_DEFAULT = 64 * 1024;
 const MAGIC = Buffer.from('RBKVSNAP', 'latin1');
 const HEADER_BYTES = 8 + 4 + 8;
 const TAG_PAIR = 1;
 const TAG_SESSION = 2;
+const TAG_RESPONSE = 3;
 const TAG_END = 255;
+const SESSION_RECORD_BYTES = 1 + 8 + 8 + 8 + 4;
+const RESPONSE_RECORD_HEADER_BYTES = 1 + 8 + 4;
+const PAIR_RECORD_HEADER_BYTES = 1 + 8 + 4;
 const END_RECORD_BYTES = 1 + 8 + 8 + 4;
 const TWO_POW_32 = 4294967296;
 const SAFE_HIGH_WORD_LIMIT = 2097152;
 
-export interface SnapshotContents {
+/** What a snapshot stream is written from. */
+export interface SnapshotSource {
   readonly lastAppliedIndex: number;
-  /** In strictly increasing key order. */
-  readonly pairs: readonly KeyValueVersion[];
   /** Least recently used first. */
-  readonly sessions: readonly ClientSession[];
+  readonly sessions: readonly SessionSource[];
+  /** In strictly increasing key order; iterated lazily, as the stream is consumed. */
+  readonly pairs: Iterable<KeyValueVersion>;
+}
+
+/** What a snapshot stream decodes to. */
+export interface SnapshotContents extends SnapshotSource {
+  readonly sessions: readonly SessionState[];
+  readonly pairs: readonly KeyValueVersion[];
 }
 
 /** Bounds a reader enforces, so a corrupt length cannot make it wait for (or allocate) gigabytes. */
@@ -42,6 +61,7 @@ export interface SnapshotReadLimits {
   readonly keyBytesMax: number;
   readonly valueBytesMax: number;
   readonly responseBytesMax: number;
+  readonly responsesPerSessionMax: number;
 }
 
 export class SnapshotFormatError extends Error {
@@ -52,6 +72,17 @@ export class SnapshotFormatError extends Error {
     readonly reason: string,
   ) {
     super(`malformed snapshot stream: ${field} at byte ${offset}: ${reason}`);
+  }
+}
+
+/** The stream holds the state at another index than the one its Raft snapshot metadata names. */
+export class SnapshotIndexMismatchError extends Error {
+  override readonly name = 'SnapshotIndexMismatchError';
+  constructor(
+    readonly snapshotIndex: number,
+    readonly expectedIndex: number,
+  ) {
+    super(`snapshot stream holds the state as of index ${snapshotIndex}, but the Raft snapshot metadata says index ${expectedIndex}`);
   }
 }
 
@@ -132,37 +163,45 @@ class ChunkWriter {
 }
 
 /**
- * The stream of `contents`, in chunks of exactly `chunkBytes` (the last may be shorter). Encoding
- * is lazy: a chunk is built when the consumer asks for it, so memory stays at one chunk plus
- * whatever `contents` already holds.
+ * The stream of `source`, in chunks of exactly `chunkBytes` (the last may be shorter). Encoding
+ * is lazy: a chunk is built when the consumer asks for it, and `source.pairs` is advanced only as
+ * far as that chunk needs, so memory stays at one chunk plus one pair beyond it.
  */
-export async function* encodeSnapshot(contents: SnapshotContents, chunkBytes = SNAPSHOT_CHUNK_BYTES_DEFAULT): AsyncGenerator<Uint8Array> {
+export async function* encodeSnapshot(source: SnapshotSource, chunkBytes = SNAPSHOT_CHUNK_BYTES_DEFAULT): AsyncGenerator<Uint8Array> {
   if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 64) throw new RangeError(`chunkBytes must be an integer ≥ 64, got ${chunkBytes}`);
   const writer = new ChunkWriter(chunkBytes);
   writer.bytes(MAGIC);
   writer.u32(SNAPSHOT_FORMAT_VERSION);
-  writer.u64(contents.lastAppliedIndex);
-  for (const pair of contents.pairs) {
+  writer.u64(source.lastAppliedIndex);
+  for (const session of source.sessions) {
+    writer.u8(TAG_SESSION);
+    writer.u64(session.sessionId);
+    writer.u64(session.lastUsedIndex);
+    writer.u64(session.lowestUnacknowledged);
+    writer.u32(session.responses.length);
+    for (const remembered of session.responses) {
+      writer.u8(TAG_RESPONSE);
+      writer.u64(remembered.sequence);
+      writer.u32(remembered.response.length);
+      writer.bytes(remembered.response);
+      while (writer.finished.length > 0) yield writer.finished.shift()!;
+    }
+    while (writer.finished.length > 0) yield writer.finished.shift()!;
+  }
+  let pairCount = 0;
+  for (const pair of source.pairs) {
     writer.u8(TAG_PAIR);
     writer.u64(pair.version);
     writer.u32(pair.key.length);
     writer.bytes(pair.key);
     writer.u32(pair.value.length);
     writer.bytes(pair.value);
-    while (writer.finished.length > 0) yield writer.finished.shift()!;
-  }
-  for (const session of contents.sessions) {
-    writer.u8(TAG_SESSION);
-    writer.u64(session.clientId);
-    writer.u64(session.sequence);
-    writer.u64(session.lastUsedIndex);
-    writer.u32(session.response.length);
-    writer.bytes(session.response);
+    pairCount++;
     while (writer.finished.length > 0) yield writer.finished.shift()!;
   }
   writer.u8(TAG_END);
-  writer.u64(contents.pairs.length);
-  writer.u64(contents.sessions.length);
+  writer.u64(pairCount);
+  writer.u64(source.sessions.length);
   writer.u32(writer.seal());
   writer.end();
   while (writer.finished.length > 0) yield writer.finished.shift()!;
@@ -174,6 +213,15 @@ export async function* encodeSnapshot(contents: SnapshotContents, chunkBytes = S
 
 /** Outcome of trying to parse one record from the buffered bytes. */
 const NEED_MORE = -1;
+
+interface SessionBuilder {
+  readonly sessionId: number;
+  readonly lastUsedIndex: number;
+  readonly lowestUnacknowledged: number;
+  readonly responses: RememberedResponse[];
+  /** How many response records the session record announced. */
+  readonly responseCount: number;
+}
 
 /**
  * An incremental parser: chunks are pushed as they arrive; whole records are parsed from the
@@ -197,10 +245,13 @@ class SnapshotParser {
   private ended = false;
   lastAppliedIndex = 0;
   readonly pairs: KeyValueVersion[] = [];
-  readonly sessions: ClientSession[] = [];
-  private readonly clientIds = new Set<number>();
+  readonly sessions: SessionBuilder[] = [];
+  private readonly sessionIds = new Set<number>();
 
-  constructor(private readonly limits: SnapshotReadLimits) {}
+  constructor(
+    private readonly limits: SnapshotReadLimits,
+    private readonly expectedLastAppliedIndex: number | undefined,
+  ) {}
 
   private fail(field: string, offsetInBuffer: number, reason: string): never {
     throw new SnapshotFormatError(field, this.bufferBase + offsetInBuffer, reason);
@@ -268,34 +319,106 @@ class SnapshotParser {
     if (!this.have(at, HEADER_BYTES)) return NEED_MORE;
     if (Buffer.compare(this.buffer.subarray(at, at + 8), MAGIC) !== 0) this.fail('magic', at, 'not a raftbench KV snapshot (expected "RBKVSNAP")');
     const version = this.u32(at + 8);
-    if (version !== SNAPSHOT_FORMAT_VERSION) this.fail('format version', at + 8, `unsupported version ${version} (this build reads ${SNAPSHOT_FORMAT_VERSION})`);
+    if (version !== SNAPSHOT_FORMAT_VERSION) {
+      const why = version === 1 ? ' (version 1 held one response per client, without registered sessions)' : '';
+      this.fail('format version', at + 8, `unsupported version ${version}${why}; this build reads ${SNAPSHOT_FORMAT_VERSION}`);
+    }
     this.lastAppliedIndex = this.u64('lastAppliedIndex', at + 12);
+    // Checked before any record is read, so a wrong stream is refused at once, not after gigabytes.
+    const expected = this.expectedLastAppliedIndex;
+    if (expected !== undefined && this.lastAppliedIndex !== expected) throw new SnapshotIndexMismatchError(this.lastAppliedIndex, expected);
     this.headerRead = true;
     this.offset = at + HEADER_BYTES;
     this.needed = 1;
     return 0;
   }
 
+  private recordNumber(): number {
+    let responses = 0;
+    for (const session of this.sessions) responses += session.responses.length;
+    return this.sessions.length + responses + this.pairs.length;
+  }
+
+  /** The session whose response records are still due, if any. */
+  private openSession(): SessionBuilder | undefined {
+    const session = this.sessions[this.sessions.length - 1];
+    return session !== undefined && session.responses.length < session.responseCount ? session : undefined;
+  }
+
   private parseRecord(): number {
     const at = this.offset;
     if (!this.have(at, 1)) return NEED_MORE;
     const tag = this.buffer[at]!;
+    if (tag !== TAG_RESPONSE) {
+      const open = this.openSession();
+      if (open !== undefined) {
+        const field = `sessions[${this.sessions.length - 1}].responses[${open.responses.length}] tag`;
+        this.fail(field, at, `session ${open.sessionId} announced ${open.responseCount} responses but only ${open.responses.length} came before tag ${tag}`);
+      }
+    }
     switch (tag) {
-      case TAG_PAIR:
-        return this.parsePair(at);
       case TAG_SESSION:
         return this.parseSession(at);
+      case TAG_RESPONSE:
+        return this.parseResponse(at);
+      case TAG_PAIR:
+        return this.parsePair(at);
       case TAG_END:
         return this.parseEnd(at);
       default:
-        this.fail(`record tag (record ${this.pairs.length + this.sessions.length})`, at, `unknown tag ${tag} (1 pair, 2 session, 255 end)`);
+        this.fail(`record tag (record ${this.recordNumber()})`, at, `unknown tag ${tag} (1 pair, 2 session, 3 response, 255 end)`);
     }
+  }
+
+  private parseSession(at: number): number {
+    const field = `sessions[${this.sessions.length}]`;
+    if (this.pairs.length > 0) this.fail(`${field} tag`, at, 'a session after the pairs have started');
+    if (!this.have(at, SESSION_RECORD_BYTES)) return NEED_MORE;
+    const sessionId = this.u64(`${field}.sessionId`, at + 1);
+    const lastUsedIndex = this.u64(`${field}.lastUsedIndex`, at + 9);
+    const lowestUnacknowledged = this.u64(`${field}.lowestUnacknowledged`, at + 17);
+    const responseCount = this.u32(at + 25);
+    // A session's id is the index of the entry that registered it, so it lies within the log.
+    if (sessionId < 1 || sessionId > this.lastAppliedIndex) this.fail(`${field}.sessionId`, at + 1, `must be in [1, lastAppliedIndex ${this.lastAppliedIndex}], got ${sessionId}`);
+    if (this.sessionIds.has(sessionId)) this.fail(`${field}.sessionId`, at + 1, `session ${sessionId} appears twice`);
+    if (lastUsedIndex < sessionId || lastUsedIndex > this.lastAppliedIndex) {
+      this.fail(`${field}.lastUsedIndex`, at + 9, `must be in [sessionId ${sessionId}, lastAppliedIndex ${this.lastAppliedIndex}], got ${lastUsedIndex}`);
+    }
+    const previous = this.sessions[this.sessions.length - 1];
+    if (previous !== undefined && previous.lastUsedIndex > lastUsedIndex) this.fail(`${field}.lastUsedIndex`, at + 9, 'sessions are not in least-recently-used-first order');
+    if (lowestUnacknowledged < 1) this.fail(`${field}.lowestUnacknowledged`, at + 17, 'must be ≥ 1');
+    if (responseCount > this.limits.responsesPerSessionMax) {
+      this.fail(`${field}.responseCount`, at + 25, `${responseCount} exceeds the limit of ${this.limits.responsesPerSessionMax} responses per session`);
+    }
+    this.sessionIds.add(sessionId);
+    this.sessions.push({ sessionId, lastUsedIndex, lowestUnacknowledged, responseCount, responses: [] });
+    this.offset = at + SESSION_RECORD_BYTES;
+    this.needed = 1;
+    return 0;
+  }
+
+  private parseResponse(at: number): number {
+    const session = this.openSession();
+    if (session === undefined) this.fail(`record tag (record ${this.recordNumber()})`, at, 'a response record outside a session (no session announced more responses)');
+    const field = `sessions[${this.sessions.length - 1}].responses[${session.responses.length}]`;
+    if (!this.have(at, RESPONSE_RECORD_HEADER_BYTES)) return NEED_MORE;
+    const sequence = this.u64(`${field}.sequence`, at + 1);
+    const previous = session.responses[session.responses.length - 1];
+    if (sequence < session.lowestUnacknowledged) this.fail(`${field}.sequence`, at + 1, `${sequence} is below the session's lowestUnacknowledged ${session.lowestUnacknowledged}`);
+    if (previous !== undefined && sequence <= previous.sequence) this.fail(`${field}.sequence`, at + 1, `sequences are not strictly increasing (${previous.sequence} then ${sequence})`);
+    const responseLength = this.u32(at + 9);
+    if (responseLength > this.limits.responseBytesMax) this.fail(`${field}.response length`, at + 9, `${responseLength} exceeds ${this.limits.responseBytesMax} bytes`);
+    if (!this.have(at, RESPONSE_RECORD_HEADER_BYTES + responseLength)) return NEED_MORE;
+    const responseAt = at + RESPONSE_RECORD_HEADER_BYTES;
+    session.responses.push({ sequence, response: this.buffer.subarray(responseAt, responseAt + responseLength) });
+    this.offset = responseAt + responseLength;
+    this.needed = 1;
+    return 0;
   }
 
   private parsePair(at: number): number {
     const field = `pairs[${this.pairs.length}]`;
-    if (this.sessions.length > 0) this.fail(`${field} tag`, at, 'a pair after the sessions have started');
-    if (!this.have(at, 13)) return NEED_MORE;
+    if (!this.have(at, PAIR_RECORD_HEADER_BYTES)) return NEED_MORE;
     const version = this.u64(`${field}.version`, at + 1);
     if (version < 1 || version > this.lastAppliedIndex) this.fail(`${field}.version`, at + 1, `must be in [1, lastAppliedIndex ${this.lastAppliedIndex}], got ${version}`);
     const keyLength = this.u32(at + 9);
@@ -311,28 +434,6 @@ class SnapshotParser {
     const value = this.buffer.subarray(valueLengthAt + 4, valueLengthAt + 4 + valueLength);
     this.pairs.push({ key, value, version });
     this.offset = valueLengthAt + 4 + valueLength;
-    this.needed = 1;
-    return 0;
-  }
-
-  private parseSession(at: number): number {
-    const field = `sessions[${this.sessions.length}]`;
-    if (!this.have(at, 29)) return NEED_MORE;
-    const clientId = this.u64(`${field}.clientId`, at + 1);
-    const sequence = this.u64(`${field}.sequence`, at + 9);
-    const lastUsedIndex = this.u64(`${field}.lastUsedIndex`, at + 17);
-    if (clientId < 1) this.fail(`${field}.clientId`, at + 1, 'must be ≥ 1');
-    if (this.clientIds.has(clientId)) this.fail(`${field}.clientId`, at + 1, `client ${clientId} appears twice`);
-    if (sequence < 1) this.fail(`${field}.sequence`, at + 9, 'must be ≥ 1');
-    if (lastUsedIndex < 1 || lastUsedIndex > this.lastAppliedIndex) this.fail(`${field}.lastUsedIndex`, at + 17, `must be in [1, lastAppliedIndex ${this.lastAppliedIndex}], got ${lastUsedIndex}`);
-    const previous = this.sessions[this.sessions.length - 1];
-    if (previous !== undefined && previous.lastUsedIndex > lastUsedIndex) this.fail(`${field}.lastUsedIndex`, at + 17, 'sessions are not in least-recently-used-first order');
-    const responseLength = this.u32(at + 25);
-    if (responseLength > this.limits.responseBytesMax) this.fail(`${field}.response length`, at + 25, `${responseLength} exceeds ${this.limits.responseBytesMax} bytes`);
-    if (!this.have(at, 29 + responseLength)) return NEED_MORE;
-    this.clientIds.add(clientId);
-    this.sessions.push({ clientId, sequence, lastUsedIndex, response: this.buffer.subarray(at + 29, at + 29 + responseLength) });
-    this.offset = at + 29 + responseLength;
     this.needed = 1;
     return 0;
   }
@@ -354,11 +455,25 @@ class SnapshotParser {
   finish(): SnapshotContents {
     if (!this.ended) {
       const streamBytes = this.bufferBase + this.buffer.length + this.queuedBytes;
-      const what = this.headerRead ? `inside or before record ${this.pairs.length + this.sessions.length} (no end record)` : 'in the header';
+      const what = this.headerRead ? `inside or before record ${this.recordNumber()} (no end record)` : 'in the header';
       throw new SnapshotFormatError('end', streamBytes, `stream truncated after ${streamBytes} bytes, ${what}`);
     }
-    return { lastAppliedIndex: this.lastAppliedIndex, pairs: this.pairs, sessions: this.sessions };
+    const sessions: SessionState[] = this.sessions.map(({ sessionId, lastUsedIndex, lowestUnacknowledged, responses }) => ({
+      sessionId,
+      lastUsedIndex,
+      lowestUnacknowledged,
+      responses,
+    }));
+    return { lastAppliedIndex: this.lastAppliedIndex, sessions, pairs: this.pairs };
   }
+}
+
+export interface SnapshotReadOptions {
+  /**
+   * The index the Raft snapshot metadata names: a stream holding another index is refused
+   * (SnapshotIndexMismatchError) as soon as its header is read.
+   */
+  readonly expectedLastAppliedIndex?: number;
 }
 
 /**
@@ -366,8 +481,12 @@ class SnapshotParser {
  * chunks (the consumer copies what it keeps). Throws SnapshotFormatError on a malformed,
  * truncated or corrupted stream, having changed nothing.
  */
-export async function decodeSnapshot(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, limits: SnapshotReadLimits): Promise<SnapshotContents> {
-  const parser = new SnapshotParser(limits);
+export async function decodeSnapshot(
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  limits: SnapshotReadLimits,
+  options: SnapshotReadOptions = {},
+): Promise<SnapshotContents> {
+  const parser = new SnapshotParser(limits, options.expectedLastAppliedIndex);
   for await (const chunk of chunks) parser.push(chunk);
   return parser.finish();
 }

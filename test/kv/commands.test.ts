@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import {
   KvDecodeError,
   type KvCommand,
+  type KvErrorCode,
   type KvRequest,
   type KvResponse,
   decodeRequest,
@@ -11,6 +12,7 @@ import {
   decodeResponse,
   encodeRequest,
   encodeResponse,
+  okResponseVersion,
 } from '../../src/kv/commands.js';
 
 const bytesArbitrary = fc.uint8Array({ maxLength: 32 });
@@ -32,7 +34,29 @@ const commandArbitrary: fc.Arbitrary<KvCommand> = fc.oneof(
     limit: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
   }),
 );
-const requestArbitrary: fc.Arbitrary<KvRequest> = fc.record({ clientId: safeId, sequence: safeId, command: commandArbitrary });
+const sessionRequestArbitrary: fc.Arbitrary<KvRequest> = fc
+  .record({ sessionId: safeId, sequence: safeId, acknowledged: fc.nat(), command: commandArbitrary })
+  .map(({ sessionId, sequence, acknowledged, command }) => ({
+    type: 'command' as const,
+    sessionId,
+    sequence,
+    lowestUnacknowledged: 1 + (acknowledged % sequence),
+    command,
+  }));
+const requestArbitrary: fc.Arbitrary<KvRequest> = fc.oneof(
+  { weight: 9, arbitrary: sessionRequestArbitrary },
+  { weight: 1, arbitrary: fc.constant({ type: 'register-session' as const }) },
+);
+const errorCodes: KvErrorCode[] = [
+  'malformed-request',
+  'key-too-large',
+  'value-too-large',
+  'scan-limit-too-large',
+  'stale-request',
+  'store-full',
+  'session-expired',
+  'too-many-unacknowledged',
+];
 const responseArbitrary: fc.Arbitrary<KvResponse> = fc.oneof(
   fc.record({ type: fc.constant('ok' as const), version: safeId }),
   fc.record({ type: fc.constant('value' as const), value: bytesArbitrary, version: safeId }),
@@ -45,9 +69,10 @@ const responseArbitrary: fc.Arbitrary<KvResponse> = fc.oneof(
   }),
   fc.record({
     type: fc.constant('error' as const),
-    code: fc.constantFrom('malformed-request' as const, 'key-too-large' as const, 'value-too-large' as const, 'scan-limit-too-large' as const, 'stale-request' as const),
+    code: fc.constantFrom(...errorCodes),
     reason: fc.string({ maxLength: 40 }),
   }),
+  fc.record({ type: fc.constant('session-registered' as const), sessionId: safeId }),
 );
 
 /** Turns byte arrays into hex strings so deepEqual compares contents, not Buffer vs Uint8Array. */
@@ -87,10 +112,20 @@ describe('commands: binary request and response encoding', () => {
     );
   });
 
-  test('the header layout is as documented: version, operation, clientId, sequence (little-endian)', () => {
-    const bytes = encodeRequest({ clientId: 0x0102030405, sequence: 7, command: { type: 'get', key: Uint8Array.of(0xaa) } });
-    assert.equal(Buffer.from(bytes).toString('hex'), '01' + '02' + '0504030201000000' + '0700000000000000' + '01000000' + 'aa');
-    assert.deepEqual(decodeRequestHeader(bytes), { clientId: 0x0102030405, sequence: 7 });
+  test('the header layout is as documented: version, operation, sessionId, sequence, lowestUnacknowledged (little-endian)', () => {
+    const bytes = encodeRequest({ type: 'command', sessionId: 0x0102030405, sequence: 7, lowestUnacknowledged: 5, command: { type: 'get', key: Uint8Array.of(0xaa) } });
+    assert.equal(Buffer.from(bytes).toString('hex'), '02' + '02' + '0504030201000000' + '0700000000000000' + '0500000000000000' + '01000000' + 'aa');
+    assert.deepEqual(decodeRequestHeader(bytes), { sessionId: 0x0102030405, sequence: 7 });
+  });
+
+  test('register-session is two bytes, version and operation, with no session to attribute', () => {
+    const bytes = encodeRequest({ type: 'register-session' });
+    assert.equal(Buffer.from(bytes).toString('hex'), '0206');
+    assert.deepEqual(decodeRequest(bytes), { type: 'register-session' });
+    assert.equal(decodeRequestHeader(bytes), null);
+    const trailing = decodeError(() => decodeRequest(Uint8Array.of(2, 6, 0)));
+    assert.deepEqual([trailing.field, trailing.offset], ['end', 2]);
+    assert.equal(Buffer.from(encodeResponse({ type: 'session-registered', sessionId: 0x0102 })).toString('hex'), '0207' + '0201000000000000');
   });
 
   test('every truncation of a valid request is a KvDecodeError naming a field and an offset inside the input', () => {
@@ -107,27 +142,32 @@ describe('commands: binary request and response encoding', () => {
   });
 
   test('trailing bytes after a request are refused at the byte where they start', () => {
-    const bytes = encodeRequest({ clientId: 1, sequence: 1, command: { type: 'delete', key: Uint8Array.of(1, 2) } });
+    const bytes = encodeRequest({ type: 'command', sessionId: 1, sequence: 1, lowestUnacknowledged: 1, command: { type: 'delete', key: Uint8Array.of(1, 2) } });
     const error = decodeError(() => decodeRequest(Buffer.concat([bytes, Uint8Array.of(0)])));
     assert.equal(error.field, 'end');
     assert.equal(error.offset, bytes.length);
   });
 
   test('specific malformations name their field and offset', () => {
-    const valid = Buffer.from(encodeRequest({ clientId: 9, sequence: 3, command: { type: 'scan', start: Uint8Array.of(1), end: null, limit: 5 } }));
+    const valid = Buffer.from(
+      encodeRequest({ type: 'command', sessionId: 9, sequence: 3, lowestUnacknowledged: 2, command: { type: 'scan', start: Uint8Array.of(1), end: null, limit: 5 } }),
+    );
     const mutate = (at: number, value: number): Buffer => {
       const copy = Buffer.from(valid);
       copy[at] = value;
       return copy;
     };
+    const zeroed = (from: number, to: number): Buffer => Buffer.from(valid).fill(0, from, to);
     const cases: [Buffer, string, number][] = [
-      [mutate(0, 2), 'format version', 0],
+      [mutate(0, 3), 'format version', 0],
       [mutate(1, 9), 'operation', 1],
       [mutate(1, 0), 'operation', 1],
-      [mutate(9, 0x20), 'clientId', 2], // high word ≥ 2^21: not a safe integer
-      [(() => { const b = Buffer.from(valid); b.fill(0, 2, 10); return b; })(), 'clientId', 2],
-      [(() => { const b = Buffer.from(valid); b.fill(0, 10, 18); return b; })(), 'sequence', 10],
-      [mutate(22, 0xff), 'start length', 22], // start length becomes 0x000000ff + …
+      [mutate(9, 0x20), 'sessionId', 2], // high word ≥ 2^21: not a safe integer
+      [zeroed(2, 10), 'sessionId', 2],
+      [zeroed(10, 18), 'sequence', 10],
+      [zeroed(18, 26), 'lowestUnacknowledged', 18],
+      [mutate(18, 4), 'lowestUnacknowledged', 18], // 4 > sequence 3: the request itself would be acknowledged
+      [mutate(30, 0xff), 'start length', 30], // start length becomes 0x000000ff + …
       [mutate(valid.length - 1, 2), 'hasEnd', valid.length - 1],
     ];
     for (const [bytes, field, offset] of cases) {
@@ -135,6 +175,27 @@ describe('commands: binary request and response encoding', () => {
       assert.equal(error.field, field, error.message);
       assert.equal(error.offset, offset, error.message);
     }
+  });
+
+  test('a version-1 request (clientId, no registered session) is refused naming the version', () => {
+    // The version-1 layout: version, operation, u64 clientId, u64 sequence, body.
+    const version1 = Buffer.from('01' + '02' + '0100000000000000' + '0100000000000000' + '01000000' + 'aa', 'hex');
+    const error = decodeError(() => decodeRequest(version1));
+    assert.deepEqual([error.field, error.offset], ['format version', 0]);
+    assert.match(error.message, /unsupported version 1 .*this build reads 2/);
+    assert.equal(decodeRequestHeader(version1), null);
+  });
+
+  test('okResponseVersion reads the version of an ok response and refuses every other response', () => {
+    fc.assert(
+      fc.property(responseArbitrary, (response) => {
+        const version = okResponseVersion(encodeResponse(response));
+        assert.equal(version, response.type === 'ok' ? response.version : -1);
+      }),
+      { numRuns: 300 },
+    );
+    assert.equal(okResponseVersion(encodeResponse({ type: 'ok', version: Number.MAX_SAFE_INTEGER })), Number.MAX_SAFE_INTEGER);
+    assert.equal(okResponseVersion(Uint8Array.of(1, 1, 5, 0, 0, 0, 0, 0, 0, 0)), -1, 'a version-1 ok is not read as one');
   });
 
   test('random bytes never throw anything but KvDecodeError', () => {
@@ -153,17 +214,21 @@ describe('commands: binary request and response encoding', () => {
   });
 
   test('a scan response whose count cannot fit is refused before looping', () => {
-    const bytes = Buffer.from([1, 5, 0, 0xff, 0xff, 0xff, 0xff]);
+    const bytes = Buffer.from([2, 5, 0, 0xff, 0xff, 0xff, 0xff]);
     const error = decodeError(() => decodeResponse(bytes));
     assert.equal(error.field, 'count');
     assert.equal(error.offset, 3);
   });
 
-  test('encodeRequest refuses ids and versions that are not safe integers', () => {
+  test('encodeRequest refuses ids and versions that are not safe integers, and an acknowledgement beyond the request', () => {
     const get: KvCommand = { type: 'get', key: Uint8Array.of(1) };
-    assert.throws(() => encodeRequest({ clientId: 0, sequence: 1, command: get }), /clientId/);
-    assert.throws(() => encodeRequest({ clientId: 1, sequence: 2 ** 53, command: get }), /sequence/);
-    assert.throws(() => encodeRequest({ clientId: 1, sequence: 1, command: { type: 'cas', key: Uint8Array.of(1), value: Uint8Array.of(1), expectedVersion: -1 } }), /expectedVersion/);
-    assert.throws(() => encodeRequest({ clientId: 1, sequence: 1, command: { type: 'scan', start: Uint8Array.of(), end: null, limit: 2 ** 32 } }), /limit/);
+    const request = (sessionId: number, sequence: number, lowestUnacknowledged: number, command: KvCommand = get): KvRequest => ({ type: 'command', sessionId, sequence, lowestUnacknowledged, command });
+    assert.throws(() => encodeRequest(request(0, 1, 1)), /sessionId/);
+    assert.throws(() => encodeRequest(request(1, 2 ** 53, 1)), /sequence/);
+    assert.throws(() => encodeRequest(request(1, 1, 0)), /lowestUnacknowledged must be a safe integer ≥ 1/);
+    assert.throws(() => encodeRequest(request(1, 3, 4)), /lowestUnacknowledged \(4\) must be ≤ sequence \(3\)/);
+    assert.throws(() => encodeRequest(request(1, 1, 1, { type: 'cas', key: Uint8Array.of(1), value: Uint8Array.of(1), expectedVersion: -1 })), /expectedVersion/);
+    assert.throws(() => encodeRequest(request(1, 1, 1, { type: 'scan', start: Uint8Array.of(), end: null, limit: 2 ** 32 })), /limit/);
+    assert.throws(() => encodeResponse({ type: 'session-registered', sessionId: 0 }), /sessionId/);
   });
 });

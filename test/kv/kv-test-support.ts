@@ -4,8 +4,17 @@ import type { Entry } from '../../src/raft/types.js';
 import { decodeResponse, encodeRequest, type KvCommand, type KvResponse } from '../../src/kv/commands.js';
 import type { ApplyResult } from '../../src/kv/state-machine.js';
 
-export function requestEntry(index: number, clientId: number, sequence: number, command: KvCommand): Entry {
-  return { term: 1, index, data: encodeRequest({ clientId, sequence, command }) };
+/**
+ * A session request at `index`. lowestUnacknowledged defaults to the sequence itself: a client
+ * with one request in flight, which has received the answers to all earlier ones.
+ */
+export function requestEntry(index: number, sessionId: number, sequence: number, command: KvCommand, lowestUnacknowledged = sequence): Entry {
+  return { term: 1, index, data: encodeRequest({ type: 'command', sessionId, sequence, lowestUnacknowledged, command }) };
+}
+
+/** A register-session entry: the session it creates has id `index`. */
+export function registerEntry(index: number): Entry {
+  return { term: 1, index, data: encodeRequest({ type: 'register-session' }) };
 }
 
 export function noopEntry(index: number): Entry {

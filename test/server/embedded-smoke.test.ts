@@ -1,41 +1,42 @@
-// The embedded cluster end to end: three real nodes (real storage, real fsync) in this process.
+// The embedded cluster end to end: three real nodes (real storage, real fsync) in this process,
+// driven through the client library.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EmbeddedCluster } from '../../src/server/embedded-cluster.js';
-import { decodeResponse, encodeRequest } from '../../src/kv/commands.js';
+import { KvClient } from '../../src/client/client.js';
+import { realRuntime } from '../../src/server/runtime.js';
+import { createPrng } from '../../src/random/prng.js';
+import type { ReadMode } from '../../src/server/node-options.js';
 
 const text = (value: string): Uint8Array => new TextEncoder().encode(value);
 
-test('an embedded 3-node cluster elects a leader, commits writes on every node and serves reads in every safe mode', { timeout: 30_000 }, async () => {
-  const cluster = await EmbeddedCluster.start({ nodes: 3, node: { tickMs: 5, storage: { fsync: 'batched' }, raft: { leaseTicks: 10 } } });
+test('an embedded 3-node cluster commits writes through sessions and serves reads in every safe mode', { timeout: 30_000 }, async () => {
+  const cluster = await EmbeddedCluster.start({
+    nodes: 3,
+    node: { tickMs: 5, storage: { fsync: 'batched' }, raft: { leaseTicks: 10 }, proposalBatchEntriesMax: 1024 },
+  });
   try {
     const leaderId = await cluster.waitForLeader(10_000);
-    const leader = cluster.node(leaderId);
-    const replies = await Promise.all(
-      Array.from({ length: 50 }, (_, k) => leader.submit(encodeRequest({ clientId: 7, sequence: k + 1, command: { type: 'put', key: text(`k${k % 5}`), value: text(`v${k}`) } }))),
-    );
-    for (const reply of replies) assert.equal(reply.ok, true, JSON.stringify(reply));
-    const counters = leader.counterSnapshot();
+    const client = new KvClient({ endpoints: cluster.nodes(), readMode: 'read-index', runtime: realRuntime, prng: createPrng(1) });
+    const results = await Promise.all(Array.from({ length: 50 }, (_, k) => client.put(text(`k${k % 5}`), text(`v${k}`))));
+    for (const result of results) assert.equal(result.ok, true, JSON.stringify(result));
+    assert.ok(client.sessionId > 0, 'a session was registered through the log');
+    const counters = cluster.node(leaderId).counterSnapshot();
     assert.ok(counters.proposeCalls < counters.proposals, `proposals were batched (${counters.proposals} in ${counters.proposeCalls} calls)`);
-    const last = replies[49]!;
-    assert.ok(last.ok);
-    for (const mode of ['read-index', 'lease'] as const) {
-      const reply = await leader.read({ type: 'get', key: text('k4') }, mode);
-      assert.ok(reply.ok, JSON.stringify(reply));
-      const response = decodeResponse(reply.response);
-      assert.ok(response.type === 'value', JSON.stringify(response));
-      assert.equal(Buffer.from(response.value).toString(), 'v49');
-      assert.equal(response.version, last.index);
+    const last = results[49]!;
+    assert.ok(last.ok && last.response.type === 'ok');
+    for (const mode of ['read-index', 'lease', 'follower-read-index', 'log'] as ReadMode[]) {
+      const read = await client.get(text('k4'), mode);
+      assert.ok(read.ok && read.response.type === 'value', `${mode}: ${JSON.stringify(read)}`);
+      assert.equal(Buffer.from(read.response.value).toString(), 'v49', mode);
+      assert.equal(read.response.version, last.index, mode);
     }
     const follower = cluster.ids.find((id) => id !== leaderId)!;
-    const followerRead = await cluster.node(follower).read({ type: 'get', key: text('k4') }, 'follower-read-index');
-    assert.ok(followerRead.ok, JSON.stringify(followerRead));
-    assert.equal(decodeResponse(followerRead.response).type, 'value');
     const refused = await cluster.node(follower).read({ type: 'get', key: text('k4') }, 'read-index');
     assert.equal(refused.ok === false && refused.error, 'not-leader');
     assert.equal(refused.ok === false && refused.leader, leaderId);
-    const stale = await leader.read({ type: 'get', key: text('k4') }, 'stale');
+    const stale = await client.get(text('k4'), 'stale');
     assert.equal(stale.ok === false && stale.error, 'refused', 'stale reads are refused unless enabled');
   } finally {
     await cluster.stop();
