@@ -54,6 +54,11 @@ export class StateMachineSafety {
     }
   }
 
+  /** The chained hash of the applied prefix up to `index`, as the first node to apply it recorded it (undefined if none has). */
+  prefixHashAt(index: number): number | undefined {
+    return index === 0 ? 0 : this.applied[index]?.prefixHash;
+  }
+
   /** The highest index any node has applied. */
   get highestApplied(): number {
     return Math.max(0, this.applied.length - 1);

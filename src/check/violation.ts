@@ -10,7 +10,10 @@ export type InvariantName =
   | 'state-machine safety'
   | 'monotonic progress'
   | 'liveness'
-  | 'durability';
+  | 'durability'
+  | 'lease safety'
+  | 'check-quorum'
+  | 'linearizability';
 
 export class InvariantViolation extends Error {
   override readonly name = 'InvariantViolation';

@@ -313,8 +313,9 @@ export class RaftNode {
 
   /**
    * The host finished or failed streaming a snapshot to `peer`. A failure sends the follower back
-   * to probing at once (a new snapshot follows if it still needs one) instead of waiting
-   * SNAPSHOT_TIMEOUT_ELECTIONS election timeouts; a success waits for the follower's answer.
+   * to probing, paused until it answers a heartbeat (so an unreachable follower is not sent a
+   * snapshot in a tight loop), instead of waiting SNAPSHOT_TIMEOUT_ELECTIONS election timeouts; a
+   * success waits for the follower's own answer.
    */
   reportSnapshot(peer: NodeId, outcome: 'finished' | 'failed'): void {
     const peerProgress = this.progress.get(peer);
@@ -322,6 +323,7 @@ export class RaftNode {
     if (outcome === 'failed') {
       peerProgress.pendingSnapshotIndex = 0;
       peerProgress.becomeProbe();
+      peerProgress.probeSent = true;
     }
   }
 

@@ -61,6 +61,11 @@ export interface NodeOptions {
   readonly storageRecoveryMs: number;
   /** The seed of the core's election jitter and the skip list's levels. */
   readonly seed: number;
+  /**
+   * A deliberately BROKEN host that sends votes and acknowledgements before they are durable —
+   * only for showing that the simulation's checkers catch the lost writes this causes.
+   */
+  readonly testOnlyAcknowledgeBeforePersist: boolean;
 }
 
 export class NodeOptionsError extends Error {
@@ -117,6 +122,7 @@ export function resolveNodeOptions(input: NodeOptionsInput): NodeOptions {
     pendingRequestsMax: input.pendingRequestsMax ?? 65_536,
     storageRecoveryMs: input.storageRecoveryMs ?? 1_000,
     seed: input.seed ?? input.id,
+    testOnlyAcknowledgeBeforePersist: input.testOnlyAcknowledgeBeforePersist ?? false,
   };
   integerIn('id', options.id, 1, Number.MAX_SAFE_INTEGER);
   if (!options.voters.includes(options.id)) throw new NodeOptionsError('voters', `must include the node's own id ${options.id}`);

@@ -26,6 +26,7 @@ import { RaftNode } from '../raft/raft.js';
 import { createPrng } from '../random/prng.js';
 import { Storage, type RecoveredState } from '../storage/storage.js';
 import type { StorageCountersSnapshot } from '../storage/counters.js';
+import { StorageCorruptionError, StorageFormatError, StorageIoError } from '../storage/errors.js';
 import { KvStateMachine, type ApplyResult } from '../kv/state-machine.js';
 import { SkipList } from '../kv/skiplist.js';
 import { SharedSkipList } from '../kv/shared/shared-skip-list.js';
@@ -85,16 +86,28 @@ export interface NodeCountersSnapshot {
 /** Hooks the simulation uses to watch the node (checkers); no-ops elsewhere. */
 export interface NodeObserver {
   readonly ready?: (ready: Ready) => void;
+  /** The Ready's writes are durable (called before its messagesAfterPersist go out). */
+  readonly persisted?: (ready: Ready) => void;
+  /** A read was answered from a lease (the core's lease held at this tick). */
+  readonly leaseRead?: (index: number) => void;
   readonly applied?: (results: readonly ApplyResult[], entries: Ready['committedEntries']) => void;
-  readonly restored?: (meta: SnapshotMeta) => void;
+  readonly restored?: (meta: SnapshotMeta, stateMachine: KvStateMachine) => void;
+  /** A snapshot as of `meta` starts streaming from the state machine (the state is as of meta.index now). */
+  readonly snapshotStarted?: (meta: SnapshotMeta, stateMachine: KvStateMachine) => void;
   readonly snapshotTaken?: (meta: SnapshotMeta) => void;
   readonly storageFailed?: (error: Error) => void;
-  readonly started?: (recovered: RecoveredState) => void;
+  /**
+   * A bug, not a fault: a broken invariant in the core or the host. The node stops. Without this
+   * hook the error is rethrown on its own (an uncaught exception ends the process loudly).
+   */
+  readonly fatal?: (error: Error) => void;
+  readonly started?: (recovered: RecoveredState, stateMachine: KvStateMachine) => void;
 }
 
 interface ProposalWaiter {
   readonly data: Uint8Array;
   readonly resolve: (reply: NodeReply) => void;
+  readonly accepted: ((index: number, term: number) => void) | null;
   timer: Timer | null;
   index: number;
   term: number;
@@ -210,7 +223,7 @@ export class KvNode {
       { hardState: recovered.hardState, snapshot: recovered.snapshot, entries: recovered.entries, applied: recovered.snapshot?.index ?? 0 },
       storage,
     );
-    this.observer.started?.(recovered);
+    this.observer.started?.(recovered, this.stateMachine);
     this.readiesInFlight = 0;
     this.lastPersisted = Promise.resolve();
     this.completionChain = Promise.resolve();
@@ -267,14 +280,14 @@ export class KvNode {
    * Proposes one encoded KV request (src/kv/commands.ts) and answers with the response its apply
    * produced. Requests that arrive before the next loop turn are proposed together.
    */
-  submit(request: Uint8Array): Promise<NodeReply> {
+  submit(request: Uint8Array, accepted: ((index: number, term: number) => void) | null = null): Promise<NodeReply> {
     return new Promise((resolve) => {
       const refusal = this.refuseIfUnavailable();
       if (refusal !== null) return resolve(refusal);
       if (this.pendingProposals.length + this.pendingReads.length >= this.options.pendingRequestsMax) {
         return resolve(this.failure('overloaded', `${this.options.pendingRequestsMax} requests already wait for the next loop turn`, 'not-applied'));
       }
-      const waiter: ProposalWaiter = { data: request, resolve, timer: null, index: 0, term: 0 };
+      const waiter: ProposalWaiter = { data: request, resolve, accepted, timer: null, index: 0, term: 0 };
       waiter.timer = this.runtime.setTimer(this.options.requestTimeoutMs, () => this.expireProposal(waiter));
       this.pendingProposals.push(waiter);
       this.scheduleTurn();
@@ -308,6 +321,20 @@ export class KvNode {
       this.pendingReads.push({ context: this.nextReadContext++, waiter });
       this.scheduleTurn();
     });
+  }
+
+  /** Takes a snapshot now (if anything was applied since the last one), as the threshold would. */
+  requestSnapshot(): boolean {
+    if (this.state !== 'running' || this.snapshotInProgress) return false;
+    const applied = this.stateMachine?.lastAppliedIndex ?? 0;
+    if (applied <= this.lastSnapshotIndex) return false;
+    this.maybeSnapshot(true);
+    return true;
+  }
+
+  /** The term of the entry at `index` as this node's core knows it (for checkers). */
+  termAt(index: number): number | undefined {
+    return this.core?.termAt(index);
   }
 
   /** Asks the core to hand leadership to `to`. */
@@ -413,6 +440,7 @@ export class KvNode {
         waiter.index = result.firstIndex + k;
         waiter.term = result.term;
         this.proposalsByIndex.set(waiter.index, waiter);
+        waiter.accepted?.(waiter.index, waiter.term);
       });
     }
   }
@@ -447,6 +475,8 @@ export class KvNode {
     if (ready.softState !== null) this.leaderHint = ready.softState.leader;
     const holdMessages = !this.options.sendBeforePersist && this.core!.status().role === 'leader';
     if (!holdMessages) this.sendAll(ready.messages);
+    // A deliberately broken host, for proving the simulation's checkers (never set elsewhere).
+    if (this.options.testOnlyAcknowledgeBeforePersist) this.sendAll(ready.messagesAfterPersist);
 
     let persisted: Promise<void>;
     if (ready.snapshot !== null) {
@@ -475,16 +505,36 @@ export class KvNode {
       .then(
         () => (incarnation === this.incarnation ? this.completeReady(ready, holdMessages) : undefined),
         (error: unknown) => {
-          if (incarnation === this.incarnation) this.failStorage(error instanceof Error ? error : new Error(String(error)));
+          if (incarnation === this.incarnation) this.failed(error);
         },
       );
+  }
+
+  /** Storage faults take the node down for a while; anything else is a bug and stops it for good. */
+  private failed(error: unknown): void {
+    const failure = error instanceof Error ? error : new Error(String(error));
+    if (isStorageFault(failure)) {
+      this.failStorage(failure);
+      return;
+    }
+    this.state = 'failed';
+    this.incarnation += 1;
+    this.tickTimer?.cancel();
+    this.failEverything('stopped', `node ${this.id} stopped on a bug: ${failure.message}`);
+    void this.closeResources();
+    if (this.observer.fatal !== undefined) this.observer.fatal(failure);
+    else
+      queueMicrotask(() => {
+        throw failure;
+      });
   }
 
   private async completeReady(ready: Ready, sendMessagesNow: boolean): Promise<void> {
     const core = this.core!;
     const incarnation = this.incarnation;
+    this.observer.persisted?.(ready);
     if (sendMessagesNow) this.sendAll(ready.messages);
-    this.sendAll(ready.messagesAfterPersist);
+    this.sendAll(this.options.testOnlyAcknowledgeBeforePersist ? [] : ready.messagesAfterPersist);
     if (ready.snapshot !== null) {
       const staged = this.stagedSnapshot!;
       this.stagedSnapshot = null;
@@ -492,7 +542,7 @@ export class KvNode {
       if (incarnation !== this.incarnation) return;
       this.lastSnapshotIndex = ready.snapshot.index;
       this.counters.snapshotsInstalled += 1;
-      this.observer.restored?.(ready.snapshot);
+      this.observer.restored?.(ready.snapshot, this.stateMachine!);
       // Waiting proposals at or below it are settled by the snapshot: their outcome is unknown here.
       for (const [index, waiter] of this.proposalsByIndex) {
         if (index <= ready.snapshot.index) this.settleProposal(waiter, this.failure('lost', 'a snapshot from the leader replaced the log before this entry applied here', 'unknown'));
@@ -541,7 +591,10 @@ export class KvNode {
     this.readsByContext.delete(read.context);
     waiter.index = read.index;
     waiter.via = read.via;
-    if (read.via === 'lease') this.counters.readsLease += 1;
+    if (read.via === 'lease') {
+      this.counters.readsLease += 1;
+      this.observer.leaseRead?.(read.index);
+    }
     // Kept in index order: reads confirmed later never have a lower index on one leader.
     const list = this.readsAwaitingApply;
     let position = list.length;
@@ -616,10 +669,10 @@ export class KvNode {
   }
 
   /** Snapshot and compact once enough was applied; one at a time, streamed while applies go on. */
-  private maybeSnapshot(): void {
+  private maybeSnapshot(now = false): void {
     const stateMachine = this.stateMachine!;
     const applied = stateMachine.lastAppliedIndex;
-    if (this.snapshotInProgress || applied - this.lastSnapshotIndex < this.options.snapshotEntries) return;
+    if (this.snapshotInProgress || applied <= this.lastSnapshotIndex || (!now && applied - this.lastSnapshotIndex < this.options.snapshotEntries)) return;
     const core = this.core!;
     const term = core.termAt(applied);
     if (term === undefined) return;
@@ -627,6 +680,7 @@ export class KvNode {
     const storage = this.storage!;
     const incarnation = this.incarnation;
     this.snapshotInProgress = true;
+    this.observer.snapshotStarted?.(meta, stateMachine);
     storage
       .saveSnapshot(meta, stateMachine.snapshot(this.options.snapshotChunkBytes))
       .then(async (info) => {
@@ -645,7 +699,7 @@ export class KvNode {
         },
         (error: unknown) => {
           this.snapshotInProgress = false;
-          if (incarnation === this.incarnation) this.failStorage(error instanceof Error ? error : new Error(String(error)));
+          if (incarnation === this.incarnation) this.failed(error);
         },
       );
   }
@@ -726,8 +780,8 @@ export class KvNode {
       this.runtime.setTimer(recoveryMs, () => {
         if (this.state !== 'failed' || incarnation !== this.incarnation) return;
         this.start().catch((restartError: unknown) => {
-          this.state = 'created';
-          this.failStorage(restartError instanceof Error ? restartError : new Error(String(restartError)));
+          this.state = 'running';
+          this.failed(restartError);
         });
       });
     });
@@ -770,6 +824,11 @@ export class KvNode {
       prng: createPrng(this.options.seed * 7919 + this.incarnation),
     };
   }
+}
+
+/** Errors of the disk (full, failing, damaged) rather than of the program. */
+function isStorageFault(error: Error): boolean {
+  return error instanceof StorageIoError || error instanceof StorageCorruptionError || error instanceof StorageFormatError || typeof (error as NodeJS.ErrnoException).code === 'string';
 }
 
 async function* iterate(chunks: readonly Uint8Array[]): AsyncGenerator<Uint8Array> {

@@ -40,7 +40,7 @@ function printSummary(results: readonly RandomRunResult[], failures: readonly Si
   print(`messages sent      ${sum((result) => result.stats.messagesSent)} (${[...messagesByType].filter(([, count]) => count > 0).map(([type, count]) => `${type} ${count}`).join(', ')})`);
   print(
     `faults injected    ${sum((result) => result.stats.faultsInjected)} (crashes ${sum((result) => result.stats.crashes)} of which during sync ${sum((result) => result.stats.crashesDuringSync)}, restarts ${sum((result) => result.stats.restarts)}, ` +
-      `compactions ${sum((result) => result.stats.compactions)}, snapshots installed ${sum((result) => result.stats.snapshotsInstalled)})`,
+      `snapshots taken ${sum((result) => result.stats.snapshotsTaken)}, installed ${sum((result) => result.stats.snapshotsInstalled)}, storage failures ${sum((result) => result.stats.storageFailures)}, lease reads ${sum((result) => result.stats.leaseReads)})`,
   );
   print(`time to elect      ${quantiles(results.flatMap((result) => (result.firstLeaderUs === null ? [] : [result.firstLeaderUs])))} (from start)`);
   print(`heal → leader      ${quantiles(results.map((result) => result.healToLeaderUs))}`);
@@ -59,7 +59,7 @@ async function runSeeds(options: SimOptions): Promise<number> {
     print(`replaying seed ${options.seed} (fault phase ${options.ticks} ticks), every event:`);
     const startMs = performance.now();
     try {
-      const result = runRandomSeed({ ...settings, verbose: options.quiet === true ? null : print });
+      const result = await runRandomSeed({ ...settings, verbose: options.quiet === true ? null : print });
       print(`config: ${describeConfig(result.config)}`);
       printSummary([result], [], (performance.now() - startMs) / 1000, print);
       print(`trace digest       ${result.digest}`);
@@ -80,7 +80,7 @@ async function runSeeds(options: SimOptions): Promise<number> {
   if (options.quiet !== true) print(`running seeds ${options.firstSeed}..${lastSeed} (fault phase ${options.ticks} ticks each)`);
   for (let seed = options.firstSeed; seed <= lastSeed; seed++) {
     try {
-      results.push(runRandomSeed({ seed, nodes: options.nodes, faultTicks: options.ticks }));
+      results.push(await runRandomSeed({ seed, nodes: options.nodes, faultTicks: options.ticks }));
     } catch (error) {
       if (!(error instanceof SimulationFailure)) throw error;
       failures.push(error);

@@ -1,18 +1,18 @@
-// The knobs of a simulated cluster: the Raft switches its cores run with, and the simulated
-// hardware (clock, network, disk) and bookkeeping around them. Defaults use realistic timing:
-// 10 ms ticks, elections after 10–20 ticks, heartbeats every tick, 0.1–2 ms network latency.
+// The knobs of a simulated cluster: the switches its nodes run with (the same ones a profile sets)
+// and the simulated hardware (clock, network, disk) around them. Defaults use realistic timing:
+// 10 ms ticks, elections after 10–20 ticks, heartbeats every tick, 0.1–2 ms network latency,
+// fsyncs of 0.1–3 ms.
 
+import { DEFAULT_RAFT_SWITCHES, type KvLock, type RaftSwitches } from '../server/node-options.js';
+import type { FsyncPolicy } from '../storage/options.js';
 import { RELIABLE_NETWORK, type NetworkFaults } from './network.js';
-import type { RaftConfig } from '../raft/types.js';
 
-/** The Raft switches a simulated cluster runs with (RaftConfig minus id, voters and prng). */
-export type RaftSwitches = Omit<RaftConfig, 'id' | 'voters' | 'prng'>;
+export type { RaftSwitches } from '../server/node-options.js';
 
 export const DEFAULT_SWITCHES: RaftSwitches = {
+  ...DEFAULT_RAFT_SWITCHES,
   electionTicks: 10,
   heartbeatTicks: 1,
-  preVote: true,
-  checkQuorum: true,
   inflightMax: 4,
   batchEntriesMax: 64,
   batchBytesMax: 64 * 1024,
@@ -22,25 +22,35 @@ export interface ClusterOptions {
   readonly seed: number;
   readonly nodeCount: number;
   readonly raft: RaftSwitches;
-  /** Nominal tick period; each node's clock runs at tickUs · (1 + drift), |drift| ≤ clockDriftMax. */
+  /** Nominal tick period; each node's clock runs at rate 1 + drift, |drift| ≤ clockDriftMax. */
   readonly tickUs: number;
   readonly clockDriftMax: number;
   readonly network: NetworkFaults;
+  /** Every sync of a simulated disk takes a seeded latency in [fsyncUsMin, fsyncUsMax]. */
   readonly fsyncUsMin: number;
   readonly fsyncUsMax: number;
-  /** On a crash, the probability that a seeded prefix of the unsynced writes survives. */
+  /** On a crash, the probability that a seeded prefix of the unsynced writes survives (possibly torn). */
   readonly tornWriteProbability: number;
-  /** After a Ready that applied entries, the probability that the node snapshots and compacts. */
-  readonly compactionProbability: number;
-  /** …and only once at least this many entries were applied since its last snapshot. */
-  readonly compactionMinEntries: number;
+  readonly fsync: FsyncPolicy;
+  /** 'none' or 'lz4' (small buffers compress synchronously; zstd would leave the event order). */
+  readonly logCodec: 'none' | 'lz4';
+  readonly snapshotCodec: 'none' | 'lz4';
+  readonly segmentSizeBytes: number;
+  readonly proposalBatchEntriesMax: number;
+  readonly sendBeforePersist: boolean;
+  readonly readiesInFlightMax: number;
+  /** A node snapshots and compacts after this many applied entries. */
+  readonly snapshotEntries: number;
+  readonly kvLock: KvLock;
+  readonly requestTimeoutMs: number;
+  readonly storageRecoveryMs: number;
   /** How many recent trace records a failure report shows. */
   readonly traceCapacity: number;
   /** Print every trace record as it happens (a verbose replay), or null. */
   readonly verbose: ((line: string) => void) | null;
   /**
    * A deliberately broken host, for showing that the checkers catch real violations: it sends
-   * `messagesAfterPersist` (votes, append acknowledgements) before the fsync completes, so a
+   * `messagesAfterPersist` (votes, append acknowledgements) before the write is durable, so a
    * crash can lose what they promised. Never set outside tests of the checkers.
    */
   readonly unsafeSendBeforePersist: boolean;
@@ -55,8 +65,17 @@ export const DEFAULT_CLUSTER_OPTIONS: Omit<ClusterOptions, 'seed'> = {
   fsyncUsMin: 100,
   fsyncUsMax: 3_000,
   tornWriteProbability: 0.5,
-  compactionProbability: 0,
-  compactionMinEntries: 20,
+  fsync: 'batched',
+  logCodec: 'none',
+  snapshotCodec: 'none',
+  segmentSizeBytes: 64 * 1024,
+  proposalBatchEntriesMax: 64,
+  sendBeforePersist: true,
+  readiesInFlightMax: 8,
+  snapshotEntries: 1_000_000,
+  kvLock: 'none',
+  requestTimeoutMs: 2_000,
+  storageRecoveryMs: 200,
   traceCapacity: 40,
   verbose: null,
   unsafeSendBeforePersist: false,

@@ -1,37 +1,36 @@
-// A deterministic cluster of N Raft cores in one process, driven by one seed. Each node has a
-// drifting clock, a disk with a volatile and a durable layer, and a state machine; a simulated
-// network carries messages between them. The host loop per node obeys the Ready contract:
-//   ready() → write snapshot/entries/hard state (volatile) → send `messages` → fsync completes
-//   after a simulated latency → send `messagesAfterPersist` → restore snapshot, apply committed
-//   entries → advance(). While the fsync is in flight the node still ticks and steps messages
-//   but takes no new Ready.
-// After every event the invariant checkers see the touched node's state; a broken invariant
-// throws at the first wrong state.
+// A deterministic cluster of real nodes in one process, driven by one seed. Every node is the host
+// loop users run (src/server/node.ts: KvNode, with the real write-ahead log and snapshot files on a
+// simulated, fault-injecting disk, and the real KV state machine), with a drifting clock; a
+// simulated network carries its messages. One event queue orders everything; no wall clock, no
+// Math.random, no real I/O — so a seed replays exactly.
+//
+// The nodes' code is promise-based (the storage layer is), so after every event the loop lets the
+// promises it settled run to completion (`settle`) before the next event — in the same order every
+// run, since nothing but this queue ever resolves them.
+//
+// After every event the checkers see the node the event belonged to; hooks on the nodes report
+// what they write, make durable, apply, snapshot and restore. A broken invariant throws at the first
+// wrong state and ends the run with the seed's replay command.
 
 import { ClusterInvariants, type NodeObservation } from '../check/cluster-invariants.js';
-import { EMPTY_LOG_BASE, type LogBase } from '../check/log-matching.js';
 import { InvariantViolation } from '../check/violation.js';
 import { createPrng, type Prng } from '../random/prng.js';
-import { RaftNode } from '../raft/raft.js';
-import type {
-  Entry,
-  Message,
-  MessageType,
-  NodeId,
-  ProposeResult,
-  RaftConfig,
-  RaftRestoreState,
-  Ready,
-  Role,
-  SnapshotMeta,
-  TransferResult,
-} from '../raft/types.js';
-import { describeCrashOutcome, SimDisk, type CrashCut, type DiskState, type StoredSnapshot } from './disk.js';
-import { EventQueue } from './event-queue.js';
+import type { Message, MessageType, NodeId, Ready, Role, TransferResult } from '../raft/types.js';
+import { KvNode, type NodeObserver, type NodeReply } from '../server/node.js';
+import { resolveNodeOptions, type NodeOptions } from '../server/node-options.js';
+import type { TransportHandler } from '../transport/transport.js';
+import { estimateMessageBytes } from '../server/embedded-cluster.js';
+import { ApplyTracker, encodePayload } from './apply-tracker.js';
 import type { ClusterOptions } from './cluster-options.js';
+import { describeShape, readyFits, readyShape, SYNC_CRASH_TRAPS_MAX, type ReadyShape, type SyncCrashPlan, type SyncCrashTrap } from './crash-traps.js';
+import { EventQueue } from './event-queue.js';
+import { describeFileSystemCrashOutcome, SimFileSystem, type FileSystemCrashCut } from './file-system.js';
 import { SimNetwork, type NetworkFaults } from './network.js';
-import { decodePayload, encodePayload, SimStateMachine } from './state-machine.js';
+import { SimNodeRuntime, type SimEventLoop } from './runtime.js';
 import { Trace, type TraceRecord } from './trace.js';
+import { SimTransport, type SimWire } from './transport.js';
+
+export type { SyncCrashPlan, SyncCrashTarget } from './crash-traps.js';
 
 /** What a driver sees of one node (as of the last event that touched it). */
 export interface NodeView {
@@ -47,7 +46,7 @@ export interface NodeView {
 
 export type ProposalState = 'pending' | 'committed' | 'lost' | 'unknown';
 
-/** One client proposal accepted by a leader. */
+/** One scenario proposal accepted by a leader. */
 export interface Proposal {
   readonly payloadId: number;
   readonly node: NodeId;
@@ -59,190 +58,102 @@ export interface Proposal {
   committedAtUs: number;
 }
 
-export type ProposeOutcome =
-  | { readonly ok: true; readonly proposal: Proposal }
-  | ProposeRefusal;
-
-export type ProposeRefusal = { readonly ok: false; readonly reason: 'not-leader' | 'transferring' | 'uncommitted-full' | 'down'; readonly leader: NodeId };
-
+export type ProposeRefusal = { readonly ok: false; readonly reason: 'not-leader' | 'no-leader' | 'overloaded' | 'down' | 'refused'; readonly leader: NodeId };
+export type ProposeOutcome = { readonly ok: true; readonly proposal: Proposal } | ProposeRefusal;
 export type BatchProposeOutcome = { readonly ok: true; readonly proposals: readonly Proposal[] } | ProposeRefusal;
 
 export interface ClusterStats {
   events: number;
-  ticks: number;
   readies: number;
   messagesSent: number;
   messagesDelivered: number;
   messagesByType: Record<MessageType, number>;
-  /** AppendEntriesResponse messages that rejected (log mismatch): the cost of finding where logs agree. */
   appendRejections: number;
-  /** AppendEntries messages that carried entries, and the entries they carried (entries per append = ratio). */
   appendsWithEntries: number;
   entriesAppended: number;
   proposalsAccepted: number;
   proposalsRejected: number;
   crashes: number;
   restarts: number;
-  compactions: number;
+  snapshotsTaken: number;
   snapshotsInstalled: number;
+  storageFailures: number;
   faultsInjected: number;
-  /** Crashes that hit a node between writing a Ready and its fsync completing. */
+  /** Crashes that hit a node while a sync of its disk was in flight. */
   crashesDuringSync: number;
-  /** …of which tore a Ready that raised the term and carried entries of it (some kept, some lost). */
-  tornTermAndEntries: number;
+  leaseReads: number;
   firstLeaderAtUs: number | null;
 }
 
-/**
- * Which written-but-unsynced Ready a crash during sync aims at. `hard-state`: it changes term,
- * vote or commit; `entries`: it appends to the log; `term-and-entries`: it raises the term and
- * carries entries of the new term (torn between the two, the disk holds entries newer than its
- * hard state's term); `any`: anything written.
- */
-export type SyncCrashTarget = 'any' | 'hard-state' | 'entries' | 'term-and-entries';
-
-/** A crash during sync: which nodes, which Ready, what survives, what follows. */
-export interface SyncCrashPlan {
-  /** Candidate nodes (default: every node). */
-  readonly nodes?: readonly NodeId[];
-  readonly target: SyncCrashTarget;
-  /** No Ready in flight fits now: wait this long for one before giving up. */
-  readonly withinUs: number;
-  /** How many nodes to crash, each inside its own sync window (default 1). */
-  readonly crashes?: number;
-  /** What survives of the unsynced writes (default: the cluster's seeded torn-write setting). */
-  readonly cut?: CrashCut;
-  /** Restart each crashed node this long after its crash (null: leave it down). */
-  readonly restartAfterUs?: number | null;
-  /** Also crash this node (if still up, in the same incarnation) this long after the first crash. */
-  readonly thenCrash?: { readonly node: NodeId; readonly afterUs: number } | null;
+interface SimEvent {
+  readonly node: NodeId;
+  readonly run: () => void;
 }
 
-/** What a crash during sync did at once: crashed nodes, and whether a trap waits for more. */
-export interface SyncCrashOutcome {
-  readonly crashedNow: readonly NodeId[];
-  readonly armed: boolean;
-}
-
-/** What the Ready a node is syncing carries (NodeHost.syncing). */
-interface ReadyShape {
-  readonly hardState: boolean;
-  readonly entries: boolean;
-  /** The hard state raises the term and the entries include some of the new term. */
-  readonly termAndEntries: boolean;
-}
-
-interface SyncCrashTrap {
-  readonly nodes: readonly NodeId[];
-  readonly target: SyncCrashTarget;
-  readonly expiresAtUs: number;
-  readonly cut: CrashCut;
-  readonly restartAfterUs: number | null;
-  readonly thenCrash: { readonly node: NodeId; readonly afterUs: number } | null;
-  remaining: number;
-  /** Nodes this trap crashed already (each at most once). */
-  readonly crashed: NodeId[];
-}
-
-/** Traps armed at once; the oldest is dropped beyond this. */
-const SYNC_CRASH_TRAPS_MAX = 8;
-
-type SimEvent =
-  | { readonly kind: 'tick'; readonly node: NodeId; readonly incarnation: number }
-  | { readonly kind: 'deliver'; readonly message: Message; readonly snapshot: StoredSnapshot | null }
-  | { readonly kind: 'persisted'; readonly node: NodeId; readonly incarnation: number }
-  | {
-      readonly kind: 'crash';
-      readonly node: NodeId;
-      readonly incarnation: number;
-      /** SimCluster.syncCrashEpoch when scheduled: disarmSyncCrashes cancels older crashes. */
-      readonly epoch: number;
-      readonly cut: CrashCut | null;
-      readonly restartAfterUs: number | null;
-      readonly why: string;
-    }
-  | { readonly kind: 'restart'; readonly node: NodeId; readonly incarnation: number };
-
-/**
- * Bound on events pending at once. An honest run of ≤ 15 nodes keeps a few thousand (ticks,
- * messages in flight, fsyncs); a message storm (e.g. a leader and a follower whose log went
- * backwards answering each other forever, amplified by duplication) fails here within seconds
- * instead of minutes.
- */
-const PENDING_EVENTS_MAX = 200_000;
-
-/**
- * Bound on events within one millisecond of simulated time. Honest runs stay in the hundreds; a
- * storm of messages answering each other (a leader re-sending to a follower whose log went
- * backwards under a broken host, amplified by duplication) would otherwise run for minutes
- * before the queue bound stops it.
- */
-const EVENTS_PER_MS_MAX = 50_000;
-
-/** Bound on Ready rounds completed back to back without persistence in one pump. */
-const IMMEDIATE_READIES_MAX = 10_000;
-
-/** How many recent snapshots a host keeps for InstallSnapshot messages the core already queued. */
-const SNAPSHOTS_KEPT = 8;
+type HostState = 'starting' | 'up' | 'down';
 
 class NodeHost implements NodeObservation {
-  readonly disk: SimDisk;
-  readonly corePrngs: Prng;
-  readonly hostPrng: Prng;
-  readonly tickUs: number;
-  core: RaftNode | null = null;
+  readonly fs: SimFileSystem;
+  readonly rate: number;
+  readonly faultPrng: Prng;
+  state: HostState = 'down';
   incarnation = 0;
-  stateMachine = new SimStateMachine();
-  readyInFlight: Ready | null = null;
-  /** What readyInFlight wrote, while its fsync is pending (null: nothing unsynced). */
-  syncing: ReadyShape | null = null;
-  /** The term of the last hard state written (synced or not). */
-  writtenTerm = 0;
-  receivedSnapshot: StoredSnapshot | null = null;
-  /**
-   * Recent snapshots this node took or installed, newest last. The core names the snapshot an
-   * InstallSnapshot carries when it queues the message, and the host may compact again before it
-   * collects that message from the next Ready, so a few older ones stay available (as a real
-   * host keeps a snapshot file until no transfer uses it).
-   */
-  snapshots: StoredSnapshot[] = [];
+  node: KvNode | null = null;
+  runtime: SimNodeRuntime | null = null;
+  transport: SimTransport | null = null;
+  handler: TransportHandler | null = null;
   readonly pending = new Map<number, Proposal>();
-  // The last observation (NodeObservation), refreshed from the core after every event.
+  /** The term of the last hard state handed to storage (for telling a Ready's shape). */
+  writtenTerm = 0;
+  /** A crash trap aimed at this node's next sync: fires inside it. */
+  armedTrap: { readonly trap: SyncCrashTrap; readonly shape: ReadyShape } | null = null;
+  /** The highest index this incarnation applied (restart must recover a log that holds it). */
+  appliedBeforeCrash = 0;
+  // NodeObservation, refreshed after every event of this node.
   role: Role = 'follower';
   term = 0;
   commit = 0;
-  leaderHint: NodeId = 0;
   snapshotIndex = 0;
   snapshotTerm = 0;
   lastIndex = 0;
-  applied = 0;
+  leaseValidUntilUs = 0;
+  leaseTerm = 0;
 
   constructor(
     readonly id: NodeId,
-    nodePrng: Prng,
-    nominalTickUs: number,
-    clockDriftMax: number,
+    fs: SimFileSystem,
+    rate: number,
+    faultPrng: Prng,
   ) {
-    this.disk = new SimDisk(`node ${id}`);
-    this.corePrngs = nodePrng.fork();
-    this.hostPrng = nodePrng.fork();
-    const drift = (nodePrng.nextFloat() * 2 - 1) * clockDriftMax;
-    this.tickUs = Math.max(1, Math.round(nominalTickUs * (1 + drift)));
+    this.fs = fs;
+    this.rate = rate;
+    this.faultPrng = faultPrng;
   }
 
   termAt(index: number): number | undefined {
-    return this.core?.termAt(index);
+    return this.node?.termAt(index);
   }
 
   get up(): boolean {
-    return this.core !== null;
+    return this.state === 'up';
   }
 }
 
-export class SimCluster {
+/**
+ * Bound on events pending at once: an honest run keeps a few thousand; a message storm fails here
+ * within seconds instead of minutes.
+ */
+const PENDING_EVENTS_MAX = 400_000;
+/** Bound on events within one millisecond of simulated time (honest runs stay in the hundreds). */
+const EVENTS_PER_MS_MAX = 50_000;
+/** Promise hops let run between two events; chains longer than this continue after the next event (still deterministic). */
+const SETTLE_HOPS = 24;
+
+export class SimCluster implements SimEventLoop, SimWire {
   readonly options: ClusterOptions;
   readonly nodeIds: readonly NodeId[];
   readonly invariants = new ClusterInvariants();
+  readonly tracker: ApplyTracker;
   readonly network: SimNetwork;
   readonly trace: Trace;
   /** A stream for whoever drives the cluster (scenario scripts, random fault schedules). */
@@ -252,51 +163,45 @@ export class SimCluster {
   private readonly queue = new EventQueue<SimEvent>(PENDING_EVENTS_MAX);
   private readonly hosts: NodeHost[];
   private readonly faultPrng: Prng;
-  private readonly syncCrashTraps: SyncCrashTrap[] = [];
+  private readonly traps: SyncCrashTrap[] = [];
   private syncCrashEpoch = 0;
   private nowUsValue = 0;
   private burstStartUs = 0;
   private burstEvents = 0;
   private nextPayloadId = 1;
+  /** A failure raised inside a node's promise chain: thrown from the run loop after the event. */
+  private failure: Error | null = null;
+  private readonly checkQuorumCutOffSince = new Map<NodeId, number>();
 
-  constructor(options: ClusterOptions) {
+  private constructor(options: ClusterOptions) {
     if (!Number.isSafeInteger(options.nodeCount) || options.nodeCount < 1 || options.nodeCount > 15) {
       throw new RangeError(`nodeCount must be an integer in [1, 15], got ${options.nodeCount}`);
     }
-    if (!Number.isSafeInteger(options.tickUs) || options.tickUs < 10) throw new RangeError(`tickUs must be an integer ≥ 10, got ${options.tickUs}`);
+    if (!Number.isSafeInteger(options.tickUs) || options.tickUs < 100) throw new RangeError(`tickUs must be an integer ≥ 100, got ${options.tickUs}`);
     if (!(options.clockDriftMax >= 0 && options.clockDriftMax < 0.5)) throw new RangeError(`clockDriftMax must be in [0, 0.5), got ${options.clockDriftMax}`);
     if (!(options.fsyncUsMin >= 0 && options.fsyncUsMax >= options.fsyncUsMin)) {
       throw new RangeError(`fsync latency bounds must satisfy 0 ≤ fsyncUsMin ≤ fsyncUsMax, got ${options.fsyncUsMin}..${options.fsyncUsMax}`);
     }
     this.options = options;
     this.nodeIds = Array.from({ length: options.nodeCount }, (_, k) => k + 1);
+    this.tracker = new ApplyTracker(this.invariants);
     const root = createPrng(options.seed);
     this.network = new SimNetwork(root.fork(), this.nodeIds, options.network);
     this.faultPrng = root.fork();
     this.schedulePrng = root.fork();
-    this.hosts = this.nodeIds.map((id) => new NodeHost(id, root.fork(), options.tickUs, options.clockDriftMax));
+    this.hosts = this.nodeIds.map((id) => {
+      const nodePrng = root.fork();
+      const drift = (nodePrng.nextFloat() * 2 - 1) * options.clockDriftMax;
+      const fs = new SimFileSystem({ scheduler: { nowUs: () => this.nowUsValue, after: (delayUs, run) => this.schedule(id, delayUs, run) }, prng: nodePrng.fork(), syncLatencyUsMin: options.fsyncUsMin, syncLatencyUsMax: options.fsyncUsMax });
+      return new NodeHost(id, fs, 1 + drift, nodePrng.fork());
+    });
     this.trace = new Trace(options.traceCapacity, options.verbose);
     this.stats = {
       events: 0,
-      ticks: 0,
       readies: 0,
       messagesSent: 0,
       messagesDelivered: 0,
-      messagesByType: {
-        PreVote: 0,
-        PreVoteResponse: 0,
-        Vote: 0,
-        VoteResponse: 0,
-        AppendEntries: 0,
-        AppendEntriesResponse: 0,
-        Heartbeat: 0,
-        HeartbeatResponse: 0,
-        InstallSnapshot: 0,
-        InstallSnapshotResponse: 0,
-        TimeoutNow: 0,
-        ReadIndex: 0,
-        ReadIndexResponse: 0,
-      },
+      messagesByType: { PreVote: 0, PreVoteResponse: 0, Vote: 0, VoteResponse: 0, AppendEntries: 0, AppendEntriesResponse: 0, Heartbeat: 0, HeartbeatResponse: 0, InstallSnapshot: 0, InstallSnapshotResponse: 0, TimeoutNow: 0, ReadIndex: 0, ReadIndexResponse: 0 },
       appendRejections: 0,
       appendsWithEntries: 0,
       entriesAppended: 0,
@@ -304,17 +209,27 @@ export class SimCluster {
       proposalsRejected: 0,
       crashes: 0,
       restarts: 0,
-      compactions: 0,
+      snapshotsTaken: 0,
       snapshotsInstalled: 0,
+      storageFailures: 0,
       faultsInjected: 0,
       crashesDuringSync: 0,
-      tornTermAndEntries: 0,
+      leaseReads: 0,
       firstLeaderAtUs: null,
     };
-    for (const host of this.hosts) {
-      this.note(host.id, `clock period ${(host.tickUs / 1000).toFixed(3)} ms`);
-      this.startNode(host, undefined);
+  }
+
+  /** Builds the cluster and starts every node (their storage opens on the simulated disks). */
+  static async create(options: ClusterOptions): Promise<SimCluster> {
+    const cluster = new SimCluster(options);
+    for (const host of cluster.hosts) {
+      cluster.note(host.id, `clock rate ${host.rate.toFixed(4)}`);
+      cluster.startHost(host);
     }
+    if (!(await cluster.runUntil(() => cluster.hosts.every((host) => host.up), 1_000_000))) {
+      throw new Error(`the nodes did not start within 1 s of simulated time: ${cluster.describe()}`);
+    }
+    return cluster;
   }
 
   get nowUs(): number {
@@ -322,33 +237,39 @@ export class SimCluster {
   }
 
   // -------------------------------------------------------------------------------------------
-  // Running.
+  // The event loop.
   // -------------------------------------------------------------------------------------------
 
+  schedule(node: NodeId, delayUs: number, run: () => void): void {
+    this.queue.push(this.nowUsValue + Math.max(0, Math.round(delayUs)), { node, run });
+  }
+
   /** Process events up to `nowUs + durationUs`; the clock ends there. */
-  runFor(durationUs: number): void {
-    this.runUntil(() => false, durationUs);
+  async runFor(durationUs: number): Promise<void> {
+    await this.runUntil(() => false, durationUs);
   }
 
   /**
-   * Process events until `done()` holds (checked after every event) or `maxUs` passed.
-   * Returns whether `done()` held. The clock stops at the event that satisfied it.
+   * Process events until `done()` holds (checked after every event) or `maxUs` passed. Returns
+   * whether `done()` held. The clock stops at the event that satisfied it.
    */
-  runUntil(done: () => boolean, maxUs: number): boolean {
+  async runUntil(done: () => boolean, maxUs: number): Promise<boolean> {
     if (!(maxUs >= 0)) throw new RangeError(`runUntil: maxUs must be ≥ 0, got ${maxUs}`);
     const limitUs = this.nowUsValue + Math.floor(maxUs);
+    await this.settle();
+    this.throwFailure();
     if (done()) return true;
     for (;;) {
       const nextUs = this.queue.peekTimeUs();
       if (nextUs === undefined || nextUs > limitUs) break;
-      this.processEvent();
+      await this.processEvent();
       if (done()) return true;
     }
     this.nowUsValue = limitUs;
     return false;
   }
 
-  private processEvent(): void {
+  private async processEvent(): Promise<void> {
     const event = this.queue.pop()!;
     this.nowUsValue = event.timeUs;
     this.stats.events++;
@@ -358,67 +279,35 @@ export class SimCluster {
     } else if (++this.burstEvents > EVENTS_PER_MS_MAX) {
       throw new Error(`event storm: more than ${EVENTS_PER_MS_MAX} events within 1 ms of simulated time (from ${(this.burstStartUs / 1000).toFixed(3)} ms)`);
     }
-    const payload = event.payload;
-    switch (payload.kind) {
-      case 'tick': {
-        const host = this.host(payload.node);
-        if (host.core === null || host.incarnation !== payload.incarnation) return;
-        this.stats.ticks++;
-        this.trace.add({ kind: 'tick', timeUs: this.nowUsValue, node: host.id });
-        this.queue.push(this.nowUsValue + host.tickUs, { kind: 'tick', node: host.id, incarnation: host.incarnation });
-        host.core.tick();
-        this.afterEvent(host);
-        return;
-      }
-      case 'deliver': {
-        const message = payload.message;
-        const host = this.host(message.to);
-        // A link cut while the message was in flight drops it too; so does a crashed receiver.
-        if (host.core === null || !this.network.canReach(message.from, message.to)) return;
-        this.stats.messagesDelivered++;
-        this.trace.add({ kind: 'deliver', timeUs: this.nowUsValue, message });
-        if (message.type === 'InstallSnapshot') {
-          if (payload.snapshot === null) throw new Error(`InstallSnapshot ${message.from}→${message.to} arrived without its snapshot bytes`);
-          host.receivedSnapshot = payload.snapshot;
-        }
-        host.core.step(message);
-        this.afterEvent(host);
-        return;
-      }
-      case 'persisted': {
-        const host = this.host(payload.node);
-        if (host.core === null || host.incarnation !== payload.incarnation) return;
-        this.completeReady(host);
-        this.trace.add({ kind: 'synced', timeUs: this.nowUsValue, node: host.id, applied: host.stateMachine.appliedIndex });
-        this.afterEvent(host);
-        return;
-      }
-      case 'crash': {
-        const host = this.host(payload.node);
-        if (host.core === null || host.incarnation !== payload.incarnation || payload.epoch !== this.syncCrashEpoch) return;
-        this.crashHost(host, payload.cut, payload.why);
-        if (payload.restartAfterUs !== null) this.scheduleRestart(host, payload.restartAfterUs);
-        return;
-      }
-      case 'restart': {
-        const host = this.host(payload.node);
-        if (host.core !== null || host.incarnation !== payload.incarnation) return;
-        this.restart(host.id);
-        return;
-      }
-    }
+    event.payload.run();
+    await this.settle();
+    this.throwFailure();
+    const node = event.payload.node;
+    if (node !== 0) this.observe(this.host(node));
   }
 
-  private afterEvent(host: NodeHost): void {
-    this.pump(host);
-    this.observe(host);
+  /** Lets the promises the last event settled run (deterministically: nothing else resolves them). */
+  private async settle(): Promise<void> {
+    for (let hop = 0; hop < SETTLE_HOPS; hop++) await null;
   }
 
-  /** Refresh the host's view of its core and let the checkers see it. */
+  private throwFailure(): void {
+    if (this.failure === null) return;
+    const failure = this.failure;
+    this.failure = null;
+    throw failure;
+  }
+
+  private fail(error: Error): void {
+    if (this.failure === null) this.failure = error;
+  }
+
+  /** Refresh the host's view of its node and let the checkers see it. */
   private observe(host: NodeHost): void {
-    const core = host.core;
-    if (core === null) return;
-    const status = core.status();
+    const node = host.node;
+    if (node === null || host.state !== 'up') return;
+    const status = node.status();
+    if (status === null) return;
     const becameLeader = status.role === 'leader' && (host.role !== 'leader' || host.term !== status.term);
     if (status.role !== host.role || status.term !== host.term) {
       this.note(host.id, `${status.role} in term ${status.term}${status.leader !== 0 && status.role !== 'leader' ? ` (leader ${status.leader})` : ''}`);
@@ -426,113 +315,178 @@ export class SimCluster {
     host.role = status.role;
     host.term = status.term;
     host.commit = status.commit;
-    host.leaderHint = status.leader;
     host.snapshotIndex = status.snapshotIndex;
     host.snapshotTerm = status.snapshotTerm;
     host.lastIndex = status.lastIndex;
-    host.applied = status.applied;
     if (becameLeader && this.stats.firstLeaderAtUs === null) this.stats.firstLeaderAtUs = this.nowUsValue;
     this.invariants.observeNode(host.id, host);
+    this.checkLeaseSafety(host);
+    this.checkQuorumStepDown(host);
   }
 
   // -------------------------------------------------------------------------------------------
-  // The Ready loop.
+  // Nodes: start, crash, restart.
   // -------------------------------------------------------------------------------------------
 
-  private pump(host: NodeHost): void {
-    for (let round = 0; round < IMMEDIATE_READIES_MAX; round++) {
-      const core = host.core;
-      if (core === null || host.readyInFlight !== null || !core.hasReady()) return;
-      const ready = core.ready();
-      host.readyInFlight = ready;
-      this.stats.readies++;
-      let mustPersist = false;
-      if (ready.snapshot !== null) {
-        const stored = host.receivedSnapshot;
-        if (stored === null || stored.meta.index !== ready.snapshot.index || stored.meta.term !== ready.snapshot.term) {
-          throw new Error(
-            `node ${host.id}: Ready asks to persist snapshot ${ready.snapshot.index}/t${ready.snapshot.term} but the host received ` +
-              (stored === null ? 'none' : `${stored.meta.index}/t${stored.meta.term}`),
-          );
-        }
-        const installed: StoredSnapshot = { meta: ready.snapshot, data: stored.data };
-        host.disk.write({ kind: 'snapshot', snapshot: installed });
-        this.rememberSnapshot(host, installed);
-        this.invariants.snapshotWritten(host.id, { index: ready.snapshot.index, term: ready.snapshot.term, hash: SimStateMachine.snapshotHash(stored.data) });
-        mustPersist = true;
+  private nodeOptions(host: NodeHost): NodeOptions {
+    const options = this.options;
+    return resolveNodeOptions({
+      id: host.id,
+      voters: this.nodeIds,
+      dataDir: `/node-${host.id}`,
+      seed: options.seed * 31 + host.id,
+      tickMs: options.tickUs / 1000,
+      raft: options.raft,
+      storage: {
+        fsync: options.fsync,
+        allowUnsafe: options.fsync === 'none',
+        fileOps: host.fs,
+        clock: host.fs.clock(),
+        logCodec: options.logCodec,
+        snapshotCodec: options.snapshotCodec,
+        segmentSizeBytes: options.segmentSizeBytes,
+        onWarning: (warning) => this.note(host.id, `storage ${warning.kind}: ${warning.message}`),
+      },
+      proposalBatchEntriesMax: options.proposalBatchEntriesMax,
+      sendBeforePersist: options.sendBeforePersist,
+      readiesInFlightMax: options.readiesInFlightMax,
+      snapshotEntries: options.snapshotEntries,
+      snapshotChunkBytes: 4096,
+      readMode: 'read-index',
+      unsafeReadsAllowed: true,
+      kvLock: options.kvLock,
+      readerThreads: 0,
+      requestTimeoutMs: options.requestTimeoutMs,
+      storageRecoveryMs: options.storageRecoveryMs,
+      testOnlyAcknowledgeBeforePersist: options.unsafeSendBeforePersist,
+    });
+  }
+
+  private startHost(host: NodeHost): void {
+    host.incarnation += 1;
+    const incarnation = host.incarnation;
+    const runtime = new SimNodeRuntime(this, host.id, host.rate);
+    const transport = new SimTransport(this, host.id);
+    host.runtime = runtime;
+    host.transport = transport;
+    host.handler = null;
+    host.state = 'starting';
+    host.role = 'follower';
+    const node = new KvNode(this.nodeOptions(host), transport, runtime, this.observerFor(host, incarnation));
+    host.node = node;
+    node.start().then(
+      () => {
+        if (host.incarnation === incarnation) host.state = 'up';
+      },
+      (error: unknown) => {
+        if (host.incarnation === incarnation) this.fail(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  }
+
+  private observerFor(host: NodeHost, incarnation: number): NodeObserver {
+    const live = (): boolean => host.incarnation === incarnation;
+    const guard = (check: () => void): void => {
+      if (!live()) return;
+      try {
+        check();
+      } catch (error) {
+        this.fail(error instanceof Error ? error : new Error(String(error)));
+        throw error;
       }
-      if (ready.entries.length > 0) {
-        host.disk.write({ kind: 'entries', entries: ready.entries });
-        this.invariants.logWritten(host.id, ready.entries);
-        mustPersist = true;
-      }
-      const previousTerm = host.writtenTerm;
-      if (ready.hardState !== null) {
-        host.disk.write({ kind: 'hardState', hardState: ready.hardState });
-        host.writtenTerm = ready.hardState.term;
-        mustPersist = true;
-      }
-      for (const message of ready.messages) this.send(host, message, false);
-      if (this.options.unsafeSendBeforePersist) for (const message of ready.messagesAfterPersist) this.send(host, message, true);
-      if (mustPersist) {
-        const latencyUs = host.hostPrng.nextInt(this.options.fsyncUsMin, this.options.fsyncUsMax + 1);
-        host.syncing = {
-          hardState: ready.hardState !== null,
-          entries: ready.entries.length > 0,
-          termAndEntries: ready.hardState !== null && ready.hardState.term > previousTerm && ready.entries.some((entry) => entry.term > previousTerm),
-        };
-        // A trap's crash goes in first, so it falls inside the window even at zero latency.
-        if (this.syncCrashTraps.length > 0) this.springSyncCrashTrap(host, latencyUs);
-        this.queue.push(this.nowUsValue + latencyUs, { kind: 'persisted', node: host.id, incarnation: host.incarnation });
-        return;
-      }
-      this.completeReady(host);
+    };
+    return {
+      started: (recovered, stateMachine) =>
+        guard(() => {
+          const snapshotIndex = recovered.snapshot?.index ?? 0;
+          const lastIndex = snapshotIndex + recovered.entries.length;
+          // Whatever this node applied before it crashed was durable, so its log must still hold it.
+          if (lastIndex < host.appliedBeforeCrash) {
+            throw new InvariantViolation('durability', [host.id], `node ${host.id} applied index ${host.appliedBeforeCrash} before its crash, but its disk recovered a log ending at ${lastIndex}`);
+          }
+          const hash = this.invariants.stateMachineSafety.prefixHashAt(snapshotIndex) ?? 0;
+          this.invariants.nodeStarted(host.id, { index: snapshotIndex, term: recovered.snapshot?.term ?? 0, hash }, recovered.entries, Math.max(recovered.hardState.commit, snapshotIndex), snapshotIndex);
+          this.tracker.started(host.id, snapshotIndex, stateMachine);
+          host.writtenTerm = recovered.hardState.term;
+        }),
+      ready: (ready) => guard(() => this.readyHandedOut(host, ready)),
+      persisted: (ready) =>
+        guard(() => {
+          if (ready.hardState !== null) this.invariants.durableCommit(host.id, ready.hardState.commit);
+        }),
+      applied: (_results, entries) =>
+        guard(() => {
+          this.tracker.applied(host.id, entries);
+          host.appliedBeforeCrash = Math.max(host.appliedBeforeCrash, entries[entries.length - 1]!.index);
+          for (const entry of entries) this.settleProposal(host, entry.index, entry.term);
+        }),
+      snapshotStarted: (meta, stateMachine) => guard(() => this.tracker.snapshotStarted(host.id, meta, stateMachine)),
+      snapshotTaken: (meta) =>
+        guard(() => {
+          this.stats.snapshotsTaken++;
+          this.note(host.id, `snapshot and compaction through ${meta.index}/t${meta.term}`);
+        }),
+      restored: (meta, stateMachine) =>
+        guard(() => {
+          this.stats.snapshotsInstalled++;
+          this.tracker.restored(host.id, meta, stateMachine);
+          host.appliedBeforeCrash = Math.max(host.appliedBeforeCrash, meta.index);
+          this.note(host.id, `installed snapshot ${meta.index}/t${meta.term}`);
+        }),
+      leaseRead: () => guard(() => this.leaseReadServed(host)),
+      storageFailed: (error) =>
+        guard(() => {
+          this.stats.storageFailures++;
+          host.state = 'starting';
+          this.note(host.id, `STORAGE FAILED: ${error.message}; recovering`);
+          // The node reopens its storage itself after storageRecoveryMs (KvNode.failStorage).
+          this.schedule(host.id, this.options.storageRecoveryMs * 1000 + 1, () => this.watchRecovery(host, incarnation));
+        }),
+      fatal: (error) => {
+        if (live()) this.fail(error);
+      },
+    };
+  }
+
+  /** After a storage failure the node restarts itself; note when it is back. */
+  private watchRecovery(host: NodeHost, incarnation: number): void {
+    if (host.incarnation !== incarnation || host.node === null) return;
+    if (host.node.running) {
+      host.state = 'up';
+      this.note(host.id, 'storage recovered, node back');
+      return;
     }
-    throw new Error(`node ${host.id}: more than ${IMMEDIATE_READIES_MAX} Ready rounds in one event without any persistence`);
+    this.schedule(host.id, this.options.tickUs, () => this.watchRecovery(host, incarnation));
   }
 
-  private completeReady(host: NodeHost): void {
-    const ready = host.readyInFlight!;
-    const core = host.core!;
-    if (host.disk.hasUnsyncedWrites) host.disk.sync();
-    host.syncing = null;
-    if (ready.hardState !== null) this.invariants.durableCommit(host.id, ready.hardState.commit);
-    if (!this.options.unsafeSendBeforePersist) for (const message of ready.messagesAfterPersist) this.send(host, message, true);
+  private readyHandedOut(host: NodeHost, ready: Ready): void {
+    this.stats.readies++;
+    for (const message of ready.messagesAfterPersist) if (message.type === 'VoteResponse' && message.granted) this.invariants.voteGranted(message.from, message.term, message.to);
     if (ready.snapshot !== null) {
-      const stored = host.disk.latestSnapshot()!;
-      host.stateMachine.restore(stored.data, ready.snapshot, `node ${host.id}`);
-      this.invariants.snapshotRestored(host.id, { index: ready.snapshot.index, term: ready.snapshot.term, hash: host.stateMachine.hash });
-      this.stats.snapshotsInstalled++;
-      this.note(host.id, `installed snapshot ${ready.snapshot.index}/t${ready.snapshot.term}`);
+      const hash = this.invariants.stateMachineSafety.prefixHashAt(ready.snapshot.index) ?? 0;
+      this.invariants.snapshotWritten(host.id, { index: ready.snapshot.index, term: ready.snapshot.term, hash });
     }
-    for (const entry of ready.committedEntries) {
-      // The core promises committed entries are durable here by the time they are applied.
-      const durableTerm = host.disk.durableTermAt(entry.index);
-      if (durableTerm !== undefined && durableTerm !== entry.term) {
-        throw new InvariantViolation('durability', [host.id], `node ${host.id} applies ${entry.index}/t${entry.term} but its disk durably holds term ${durableTerm} there`);
-      }
-      if (durableTerm === undefined && entry.index > host.disk.durableSnapshotIndex) {
-        throw new InvariantViolation('durability', [host.id], `node ${host.id} applies ${entry.index}/t${entry.term}, which is not durable on its disk`);
-      }
-      host.stateMachine.apply(entry, `node ${host.id}`);
-      this.invariants.applied(host.id, entry, host.stateMachine.hash);
-      this.settleProposal(host, entry);
-    }
-    core.advance(ready);
-    host.readyInFlight = null;
-    if (
-      ready.committedEntries.length > 0 &&
-      this.options.compactionProbability > 0 &&
-      host.stateMachine.appliedIndex - (host.disk.latestSnapshot()?.meta.index ?? 0) >= this.options.compactionMinEntries &&
-      host.hostPrng.chance(this.options.compactionProbability)
-    ) {
-      this.compactHost(host);
-    }
+    if (ready.entries.length > 0) this.invariants.logWritten(host.id, ready.entries);
+    const shape = readyShape(ready, host.writtenTerm);
+    if (ready.hardState !== null) host.writtenTerm = ready.hardState.term;
+    if (shape !== null && this.traps.length > 0) this.armTrapFor(host, shape);
   }
 
-  private send(host: NodeHost, message: Message, afterPersist: boolean): void {
-    if (message.from !== host.id) throw new Error(`node ${host.id} emitted a message from node ${message.from}: ${message.type}`);
-    if (message.to === host.id || !this.nodeIds.includes(message.to)) throw new Error(`node ${host.id} emitted a ${message.type} to node ${message.to}`);
+  // -------------------------------------------------------------------------------------------
+  // The wire (SimWire).
+  // -------------------------------------------------------------------------------------------
+
+  handlerOf(node: NodeId): TransportHandler | null {
+    const host = this.host(node);
+    return host.state === 'down' ? null : host.handler;
+  }
+
+  register(node: NodeId, transport: SimTransport, handler: TransportHandler): void {
+    const host = this.host(node);
+    if (host.transport === transport) host.handler = handler;
+  }
+
+  sent(message: Message, copies: number): void {
     this.stats.messagesSent++;
     this.stats.messagesByType[message.type]++;
     if (message.type === 'AppendEntriesResponse' && !message.success) this.stats.appendRejections++;
@@ -540,98 +494,67 @@ export class SimCluster {
       this.stats.appendsWithEntries++;
       this.stats.entriesAppended += message.entries.length;
     }
-    if (message.type === 'VoteResponse' && message.granted) this.invariants.voteGranted(message.from, message.term, message.to);
-    let snapshot: StoredSnapshot | null = null;
-    if (message.type === 'InstallSnapshot') {
-      // The core sends only metadata; the host attaches the bytes of the snapshot it holds.
-      const wanted = message.snapshot;
-      snapshot = host.snapshots.find((stored) => stored.meta.index === wanted.index && stored.meta.term === wanted.term) ?? null;
-      if (snapshot === null) {
-        throw new Error(
-          `node ${host.id} sent InstallSnapshot ${wanted.index}/t${wanted.term} but holds only snapshots ` +
-            (host.snapshots.map((stored) => `${stored.meta.index}/t${stored.meta.term}`).join(', ') || 'none'),
-        );
-      }
-    }
-    const delays = this.network.route(message.from, message.to);
-    this.trace.add({ kind: 'send', timeUs: this.nowUsValue, message, copies: delays.length, afterPersist });
-    for (const delayUs of delays) this.queue.push(this.nowUsValue + delayUs, { kind: 'deliver', message, snapshot });
+    this.trace.add({ kind: 'send', timeUs: this.nowUsValue, message, copies, afterPersist: message.type === 'VoteResponse' || message.type === 'AppendEntriesResponse' || message.type === 'Vote' });
   }
 
-  private settleProposal(host: NodeHost, entry: Entry): void {
-    const proposal = host.pending.get(entry.index);
-    if (proposal === undefined) return;
-    host.pending.delete(entry.index);
-    if (entry.term === proposal.term && decodePayload(entry.data, `node ${host.id}`) === proposal.payloadId) {
-      proposal.state = 'committed';
-      proposal.committedAtUs = this.nowUsValue;
-    } else {
-      proposal.state = 'lost';
-    }
+  delivered(message: Message): void {
+    this.stats.messagesDelivered++;
+    this.trace.add({ kind: 'deliver', timeUs: this.nowUsValue, message });
+  }
+
+  sizeOf(message: Message): number {
+    return estimateMessageBytes(message);
   }
 
   // -------------------------------------------------------------------------------------------
-  // Node lifecycle: start, crash, restart, compaction.
+  // Crashes.
   // -------------------------------------------------------------------------------------------
 
-  private raftConfig(host: NodeHost): RaftConfig {
-    return { id: host.id, voters: this.nodeIds, ...this.options.raft, prng: host.corePrngs.fork() };
-  }
-
-  private startNode(host: NodeHost, restore: RaftRestoreState | undefined): void {
-    host.core = new RaftNode(this.raftConfig(host), restore);
-    host.role = 'follower';
-    host.term = -1;
-    host.commit = -1;
-    const base: LogBase =
-      restore?.snapshot == null
-        ? EMPTY_LOG_BASE
-        : { index: restore.snapshot.index, term: restore.snapshot.term, hash: host.stateMachine.hash };
-    this.invariants.nodeStarted(host.id, base, restore?.entries ?? [], restore?.hardState.commit ?? 0, restore?.applied ?? 0);
-    // A random phase, so nodes started together do not tick in lockstep.
-    const phaseUs = host.hostPrng.nextInt(0, host.tickUs);
-    this.queue.push(this.nowUsValue + phaseUs, { kind: 'tick', node: host.id, incarnation: host.incarnation });
-    this.observe(host);
-    this.pump(host);
-  }
-
-  /** Power loss: volatile state and unsynced writes are gone (bar a seeded torn prefix). */
-  crash(node: NodeId): void {
+  /** Crash `node` now: its process is gone; its disk keeps what the seeded cut decides. */
+  crash(node: NodeId, cut?: FileSystemCrashCut, why = ''): void {
     const host = this.host(node);
-    if (host.core === null) throw new Error(`crash: node ${node} is already down`);
-    this.crashHost(host, null, '');
-  }
-
-  /** `cut` null: the cluster's seeded torn-write setting. `why` goes into the trace note. */
-  private crashHost(host: NodeHost, cut: CrashCut | null, why: string): void {
-    const syncing = host.syncing;
-    host.core = null;
-    host.incarnation++;
-    host.readyInFlight = null;
-    host.syncing = null;
-    host.receivedSnapshot = null;
-    const outcome = host.disk.crash(this.faultPrng, cut ?? { kind: 'seeded', tornProbability: this.options.tornWriteProbability });
+    if (host.state === 'down') return;
+    const syncing = host.fs.syncsInFlight > 0;
+    host.runtime?.kill();
+    host.transport?.kill();
+    host.incarnation += 1;
+    host.state = 'down';
+    host.node = null;
+    host.handler = null;
+    host.armedTrap = null;
+    host.leaseValidUntilUs = 0;
+    this.checkQuorumCutOffSince.delete(node);
     for (const proposal of host.pending.values()) proposal.state = 'unknown';
     host.pending.clear();
-    host.role = 'follower';
+    const outcome = host.fs.crash(this.faultPrng, cut ?? { kind: 'seeded', tornProbability: this.options.tornWriteProbability });
     this.stats.crashes++;
     this.stats.faultsInjected++;
-    if (syncing !== null) this.stats.crashesDuringSync++;
-    if (syncing?.termAndEntries === true && outcome.unsyncedWrites > outcome.keptWrites && outcome.keptWrites > 0) this.stats.tornTermAndEntries++;
-    this.note(host.id, why === '' ? 'CRASH' : `CRASH ${why}: ${describeCrashOutcome(outcome)}`);
+    if (syncing) this.stats.crashesDuringSync++;
+    this.note(node, `CRASH${why === '' ? '' : ` ${why}`}: ${describeFileSystemCrashOutcome(outcome)}`);
+  }
+
+  /** Start a crashed node from what its disk holds durably. */
+  restart(node: NodeId): void {
+    const host = this.host(node);
+    if (host.state !== 'down') throw new Error(`restart: node ${node} is not down`);
+    this.stats.restarts++;
+    this.note(node, 'RESTART from disk');
+    this.startHost(host);
   }
 
   private scheduleRestart(host: NodeHost, afterUs: number): void {
-    this.queue.push(this.nowUsValue + afterUs, { kind: 'restart', node: host.id, incarnation: host.incarnation });
+    const incarnation = host.incarnation;
+    this.schedule(0, afterUs, () => {
+      if (host.state === 'down' && host.incarnation === incarnation) this.restart(host.id);
+    });
   }
 
   /**
-   * Crash nodes between writing a Ready and its fsync completing: the moment a host that
-   * acknowledges too early, or a core that restores badly from a torn write, loses data. Nodes
-   * syncing a fitting Ready now are crashed at once; for the rest a trap waits up to
-   * `plan.withinUs` for fitting Readys and crashes each at a seeded instant inside its fsync.
+   * Crash nodes between writing a Ready and its sync completing. A trap waits up to
+   * `plan.withinUs` for a node to hand its storage a Ready of the wanted shape, then crashes it at
+   * a seeded instant inside the next sync its disk starts.
    */
-  crashDuringSync(plan: SyncCrashPlan): SyncCrashOutcome {
+  crashDuringSync(plan: SyncCrashPlan): { readonly armed: boolean } {
     const nodes = (plan.nodes ?? this.nodeIds).filter((node) => this.nodeIds.includes(node));
     const trap: SyncCrashTrap = {
       nodes,
@@ -641,134 +564,77 @@ export class SimCluster {
       restartAfterUs: plan.restartAfterUs ?? null,
       thenCrash: plan.thenCrash ?? null,
       remaining: Math.max(1, plan.crashes ?? 1),
-      crashed: [],
+      taken: [],
     };
-    const crashedNow: NodeId[] = [];
-    for (;;) {
-      if (trap.remaining === 0) break;
-      const fitting = nodes.filter((node) => {
-        const host = this.host(node);
-        return host.up && host.syncing !== null && !trap.crashed.includes(node) && readyFits(host.syncing, trap.target);
-      });
-      if (fitting.length === 0) break;
-      const node = fitting[this.faultPrng.nextInt(0, fitting.length)]!;
-      this.fireTrap(trap, this.host(node), 0, true);
-      crashedNow.push(node);
-    }
-    const armed = trap.remaining > 0 && trap.expiresAtUs > this.nowUsValue;
-    if (armed) {
-      this.syncCrashTraps.push(trap);
-      if (this.syncCrashTraps.length > SYNC_CRASH_TRAPS_MAX) this.syncCrashTraps.shift();
-      this.note(0, `armed crash during sync: ${trap.remaining} of nodes ${nodes.join(',')} syncing ${trap.target}, for ${((trap.expiresAtUs - this.nowUsValue) / 1000).toFixed(1)} ms`);
-    }
-    return { crashedNow, armed };
+    this.traps.push(trap);
+    if (this.traps.length > SYNC_CRASH_TRAPS_MAX) this.traps.shift();
+    this.note(0, `armed crash during sync: ${trap.remaining} of nodes ${nodes.join(',')} syncing ${trap.target}, for ${(plan.withinUs / 1000).toFixed(1)} ms`);
+    return { armed: true };
   }
 
-  /** `host` just wrote a Ready whose fsync takes `latencyUs`: the first armed trap that fits it fires. */
-  private springSyncCrashTrap(host: NodeHost, latencyUs: number): void {
-    const traps = this.syncCrashTraps;
+  /** A node handed storage a Ready of this shape: the first fitting trap aims at its next sync. */
+  private armTrapFor(host: NodeHost, shape: ReadyShape): void {
+    if (host.armedTrap !== null) return;
+    const traps = this.traps;
     for (let k = traps.length - 1; k >= 0; k--) if (traps[k]!.expiresAtUs < this.nowUsValue || traps[k]!.remaining === 0) traps.splice(k, 1);
-    const trap = traps.find((candidate) => candidate.nodes.includes(host.id) && !candidate.crashed.includes(host.id) && readyFits(host.syncing!, candidate.target));
+    const trap = traps.find((candidate) => candidate.nodes.includes(host.id) && !candidate.taken.includes(host.id) && readyFits(shape, candidate.target));
     if (trap === undefined) return;
-    // Queued, never at once: the caller (pump) is still mid-Ready.
-    this.fireTrap(trap, host, latencyUs === 0 ? 0 : this.faultPrng.nextInt(0, latencyUs), false);
-  }
-
-  /** Crash `host` now or after `delayUs`, while its Ready syncs; the first firing also schedules `thenCrash`. */
-  private fireTrap(trap: SyncCrashTrap, host: NodeHost, delayUs: number, now: boolean): void {
-    const shape = host.syncing!;
-    const why = `during sync of a Ready with ${[shape.termAndEntries ? 'a new term and its entries' : '', shape.hardState && !shape.termAndEntries ? 'hard state' : '', shape.entries && !shape.termAndEntries ? 'entries' : '']
-      .filter((part) => part !== '')
-      .join(' and ')}`;
-    if (trap.crashed.length === 0 && trap.thenCrash !== null) {
-      const target = this.host(trap.thenCrash.node);
-      if (target.up) {
-        this.queue.push(this.nowUsValue + delayUs + trap.thenCrash.afterUs, {
-          kind: 'crash',
-          node: target.id,
-          incarnation: target.incarnation,
-          epoch: this.syncCrashEpoch,
-          cut: null,
-          restartAfterUs: null,
-          why: `(follows the crash of node ${host.id} during sync)`,
-        });
-      }
-    }
-    trap.crashed.push(host.id);
+    trap.taken.push(host.id);
     trap.remaining--;
-    if (now) {
-      this.crashHost(host, trap.cut, why);
+    host.armedTrap = { trap, shape };
+    const epoch = this.syncCrashEpoch;
+    const incarnation = host.incarnation;
+    host.fs.onSyncStarted = (latencyUs: number) => {
+      host.fs.onSyncStarted = null;
+      const armed = host.armedTrap;
+      host.armedTrap = null;
+      if (armed === null || host.incarnation !== incarnation) return;
+      const delayUs = latencyUs === 0 ? 0 : this.faultPrng.nextInt(0, latencyUs);
+      this.fireTrap(armed.trap, host, delayUs, armed.shape, epoch);
+    };
+  }
+
+  private fireTrap(trap: SyncCrashTrap, host: NodeHost, delayUs: number, shape: ReadyShape, epoch: number): void {
+    const incarnation = host.incarnation;
+    if (trap.taken.length === 1 && trap.thenCrash !== null) {
+      const target = this.host(trap.thenCrash.node);
+      const targetIncarnation = target.incarnation;
+      this.schedule(0, delayUs + trap.thenCrash.afterUs, () => {
+        if (epoch === this.syncCrashEpoch && target.incarnation === targetIncarnation) this.crash(target.id, undefined, `(follows the crash of node ${host.id} during sync)`);
+      });
+    }
+    this.schedule(0, delayUs, () => {
+      if (epoch !== this.syncCrashEpoch || host.incarnation !== incarnation) return;
+      this.crash(host.id, trap.cut, `during the sync of a Ready with ${describeShape(shape)}`);
       if (trap.restartAfterUs !== null) this.scheduleRestart(host, trap.restartAfterUs);
-      return;
-    }
-    this.queue.push(this.nowUsValue + delayUs, {
-      kind: 'crash',
-      node: host.id,
-      incarnation: host.incarnation,
-      epoch: this.syncCrashEpoch,
-      cut: trap.cut,
-      restartAfterUs: trap.restartAfterUs,
-      why,
     });
   }
 
-  /** Stop every crash during sync: armed traps and crashes already scheduled (restarts still happen). For heal phases. */
+  /** Stop every crash during sync: armed traps and crashes already scheduled. For heal phases. */
   disarmSyncCrashes(): void {
-    this.syncCrashTraps.length = 0;
+    this.traps.length = 0;
     this.syncCrashEpoch++;
-  }
-
-  /** Build a new core from what the disk holds durably, and re-apply from the snapshot on. */
-  restart(node: NodeId): void {
-    const host = this.host(node);
-    if (host.core !== null) throw new Error(`restart: node ${node} is up`);
-    const durable = host.disk.durableState();
-    host.writtenTerm = durable.hardState.term;
-    host.stateMachine = new SimStateMachine();
-    host.snapshots = durable.snapshot === null ? [] : [durable.snapshot];
-    let snapshotMeta: SnapshotMeta | null = null;
-    if (durable.snapshot !== null) {
-      snapshotMeta = durable.snapshot.meta;
-      host.stateMachine.restore(durable.snapshot.data, snapshotMeta, `node ${node} restart`);
+    for (const host of this.hosts) {
+      host.armedTrap = null;
+      host.fs.onSyncStarted = null;
     }
-    this.stats.restarts++;
-    this.note(
-      node,
-      `RESTART from disk: term ${durable.hardState.term} vote ${durable.hardState.vote} commit ${durable.hardState.commit}, ` +
-        `snapshot ${snapshotMeta?.index ?? 0}, log to ${(snapshotMeta?.index ?? 0) + durable.entries.length}`,
-    );
-    this.startNode(host, {
-      hardState: durable.hardState,
-      snapshot: snapshotMeta,
-      entries: durable.entries,
-      applied: snapshotMeta?.index ?? 0,
-    });
   }
 
-  /** The node snapshots its applied state and compacts its log; returns false if nothing new to snapshot. */
+  /** Fail the next `count` calls of `operation` on `node`'s disk with `code` (ENOSPC, EIO). */
+  injectDiskFault(node: NodeId, operation: 'write' | 'datasync', code: 'ENOSPC' | 'EIO', count = 1): void {
+    this.host(node).fs.armFault({ operation, code, failCalls: count });
+    this.stats.faultsInjected++;
+    this.note(node, `disk fault armed: the next ${count} ${operation} call(s) fail with ${code}`);
+  }
+
+  clearDiskFaults(): void {
+    for (const host of this.hosts) host.fs.clearArmedFaults();
+  }
+
+  /** The node snapshots its applied state and compacts its log now; false if there is nothing new. */
   compact(node: NodeId): boolean {
     const host = this.host(node);
-    if (host.core === null || host.readyInFlight !== null) return false;
-    return this.compactHost(host);
-  }
-
-  private rememberSnapshot(host: NodeHost, stored: StoredSnapshot): void {
-    host.snapshots.push(stored);
-    if (host.snapshots.length > SNAPSHOTS_KEPT) host.snapshots.shift();
-  }
-
-  private compactHost(host: NodeHost): boolean {
-    const stateMachine = host.stateMachine;
-    if (stateMachine.appliedIndex <= (host.disk.latestSnapshot()?.meta.index ?? 0)) return false;
-    const meta: SnapshotMeta = { index: stateMachine.appliedIndex, term: stateMachine.appliedTerm, config: { voters: this.nodeIds } };
-    const stored: StoredSnapshot = { meta, data: stateMachine.snapshot() };
-    host.disk.compact(stored);
-    this.rememberSnapshot(host, stored);
-    host.core!.compact(meta);
-    this.stats.compactions++;
-    this.note(host.id, `compacted log through ${meta.index}/t${meta.term}`);
-    this.observe(host);
-    return true;
+    return host.up && host.node !== null && host.node.requestSnapshot();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -808,68 +674,156 @@ export class SimCluster {
     );
   }
 
-  /** Submit one client proposal (a fresh unique payload) to `node`. */
-  propose(node: NodeId): ProposeOutcome {
-    const outcome = this.proposeBatch(node, 1);
+  /** Submit one scenario proposal (a fresh unique payload) to `node`; resolves once accepted or refused. */
+  async propose(node: NodeId): Promise<ProposeOutcome> {
+    const outcome = await this.proposeBatch(node, 1);
     return outcome.ok ? { ok: true, proposal: outcome.proposals[0]! } : outcome;
   }
 
-  /** Submit `count` proposals to `node` in one batch (one propose call, one Ready). */
-  proposeBatch(node: NodeId, count: number): BatchProposeOutcome {
+  /**
+   * Submit `count` proposals to `node`; they reach the core together (one turn, one propose
+   * call, up to the node's proposal batch). Resolves once all are accepted or one is refused.
+   */
+  async proposeBatch(node: NodeId, count: number): Promise<BatchProposeOutcome> {
     const host = this.host(node);
-    if (host.core === null) return { ok: false, reason: 'down', leader: 0 };
-    const payloadIds = Array.from({ length: count }, () => this.nextPayloadId++);
-    const result: ProposeResult = host.core.propose(payloadIds.map(encodePayload));
-    if (!result.ok) {
-      this.stats.proposalsRejected += count;
-      this.afterEvent(host);
-      return { ok: false, reason: result.reason, leader: result.leader };
+    if (!host.up || host.node === null) return { ok: false, reason: 'down', leader: 0 };
+    const kvNode = host.node;
+    const proposals: Proposal[] = [];
+    let refusal: ProposeRefusal | null = null;
+    for (let k = 0; k < count; k++) {
+      const payloadId = this.nextPayloadId++;
+      const proposedAtUs = this.nowUsValue;
+      let proposal: Proposal | null = null;
+      void kvNode
+        .submit(encodePayload(payloadId), (index, term) => {
+          proposal = { payloadId, node, index, term, proposedAtUs, state: 'pending', committedAtUs: -1 };
+          host.pending.set(index, proposal);
+          this.proposals.push(proposal);
+          proposals.push(proposal);
+        })
+        .then((reply: NodeReply) => {
+          if (proposal === null) {
+            if (!reply.ok && refusal === null) refusal = { ok: false, reason: refusalReason(reply), leader: reply.leader };
+            return;
+          }
+          const settled = proposal as Proposal;
+          if (reply.ok) return; // settled as committed by the apply hook
+          settled.state = reply.outcome === 'not-applied' ? 'lost' : 'unknown';
+        });
     }
-    const proposals = payloadIds.map((payloadId, k): Proposal => ({
-      payloadId,
-      node,
-      index: result.firstIndex + k,
-      term: result.term,
-      proposedAtUs: this.nowUsValue,
-      state: 'pending',
-      committedAtUs: -1,
-    }));
-    for (const proposal of proposals) {
-      host.pending.set(proposal.index, proposal);
-      this.proposals.push(proposal);
+    await this.runUntil(() => proposals.length === count || refusal !== null || !host.up, 0);
+    if (proposals.length === count) {
+      this.stats.proposalsAccepted += count;
+      this.note(node, `accepted ${count} proposal${count > 1 ? 's' : ''} at ${proposals[0]!.index}${count > 1 ? `..${proposals[count - 1]!.index}` : ''}/t${proposals[0]!.term}`);
+      return { ok: true, proposals };
     }
-    this.stats.proposalsAccepted += count;
-    this.note(node, `accepted proposal${count > 1 ? 's' : ''} #${payloadIds[0]}${count > 1 ? `..#${payloadIds[count - 1]}` : ''} at ${result.firstIndex}${count > 1 ? `..${result.lastIndex}` : ''}/t${result.term}`);
-    this.afterEvent(host);
-    return { ok: true, proposals };
+    this.stats.proposalsRejected += count;
+    return refusal ?? { ok: false, reason: 'down', leader: 0 };
+  }
+
+  private settleProposal(host: NodeHost, index: number, term: number): void {
+    const proposal = host.pending.get(index);
+    if (proposal === undefined) return;
+    host.pending.delete(index);
+    if (proposal.term === term) {
+      proposal.state = 'committed';
+      proposal.committedAtUs = this.nowUsValue;
+    } else {
+      proposal.state = 'lost';
+    }
   }
 
   transferLeadership(from: NodeId, to: NodeId): TransferResult {
     const host = this.host(from);
-    if (host.core === null) return { ok: false, reason: 'not-leader' };
-    const result = host.core.transferLeadership(to);
-    this.note(from, `transfer leadership to ${to}: ${result.ok ? 'started' : result.reason}`);
-    this.afterEvent(host);
-    return result;
+    if (!host.up || host.node === null) return { ok: false, reason: 'not-leader' };
+    const ok = host.node.transferLeadership(to);
+    this.note(from, `transfer leadership to ${to}: ${ok ? 'started' : 'refused'}`);
+    return ok ? { ok: true } : { ok: false, reason: 'not-leader' };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Lease and check-quorum checkers (they need true time, which only the simulation has).
+  // -------------------------------------------------------------------------------------------
+
+  /** A lease read was served: record until when, in true time, this leader's lease runs. */
+  private leaseReadServed(host: NodeHost): void {
+    this.stats.leaseReads++;
+    const status = host.node?.status();
+    if (status === null || status === undefined) return;
+    const remainingTicks = Math.max(0, status.leaseExpiryTick - status.tick);
+    host.leaseValidUntilUs = this.nowUsValue + Math.ceil((remainingTicks * this.options.tickUs) / host.rate);
+    host.leaseTerm = status.term;
+    // No other node may have committed anything in a newer term: that would make this read stale.
+    for (const other of this.hosts) {
+      if (other === host || !other.up || other.role !== 'leader' || other.term <= status.term) continue;
+      if (other.node !== null && other.node.termAt(other.commit) === other.term) {
+        throw new InvariantViolation('lease safety', [host.id, other.id], `node ${host.id} served a lease read in term ${status.term} while node ${other.id} already commits in term ${other.term}`);
+      }
+    }
+  }
+
+  /** A leader committing in its own term must find no older lease still valid (in true time). */
+  private checkLeaseSafety(host: NodeHost): void {
+    if (host.role !== 'leader' || host.node === null || host.node.termAt(host.commit) !== host.term) return;
+    for (const other of this.hosts) {
+      if (other === host || other.leaseTerm === 0 || other.leaseTerm >= host.term) continue;
+      if (other.leaseValidUntilUs > this.nowUsValue) {
+        throw new InvariantViolation(
+          'lease safety',
+          [other.id, host.id],
+          `node ${host.id} commits in term ${host.term} while node ${other.id}'s lease of term ${other.leaseTerm} runs until ${(other.leaseValidUntilUs / 1000).toFixed(3)} ms`,
+        );
+      }
+    }
+  }
+
+  /**
+   * With check-quorum on, a leader cut off from every quorum must step down within two of its
+   * election timeouts (it checks once per election timeout; the round in progress may still count
+   * a peer heard before the cut) — plus a tick and a message's worth of slack.
+   */
+  private checkQuorumStepDown(host: NodeHost): void {
+    if (!this.options.raft.checkQuorum) return;
+    if (host.role !== 'leader') {
+      this.checkQuorumCutOffSince.delete(host.id);
+      return;
+    }
+    let reachable = 1;
+    for (const other of this.hosts) {
+      if (other !== host && other.state !== 'down' && this.network.canReach(host.id, other.id) && this.network.canReach(other.id, host.id)) reachable++;
+    }
+    if (reachable >= Math.floor(this.nodeIds.length / 2) + 1) {
+      this.checkQuorumCutOffSince.delete(host.id);
+      return;
+    }
+    const since = this.checkQuorumCutOffSince.get(host.id);
+    if (since === undefined) {
+      this.checkQuorumCutOffSince.set(host.id, this.nowUsValue);
+      return;
+    }
+    const boundUs = Math.ceil(((2 * this.options.raft.electionTicks + 1) * this.options.tickUs) / host.rate) + this.network.currentFaults.latencyUsMax + this.options.fsyncUsMax;
+    if (this.nowUsValue - since > boundUs) {
+      throw new InvariantViolation('check-quorum', [host.id], `node ${host.id} still leads term ${host.term} ${((this.nowUsValue - since) / 1000).toFixed(1)} ms after it lost every quorum (bound ${(boundUs / 1000).toFixed(1)} ms)`);
+    }
   }
 
   // -------------------------------------------------------------------------------------------
   // What the driver may look at.
   // -------------------------------------------------------------------------------------------
 
-  /** True while the node's fsync for its current Ready is in flight (a crash now loses writes). */
+  /** True while a sync of the node's disk is in flight (a crash now loses unsynced writes). */
   isSyncing(node: NodeId): boolean {
     const host = this.host(node);
-    return host.up && host.disk.hasUnsyncedWrites;
-  }
-
-  /** What the node's disk holds durably (what a restart would read). */
-  durableState(node: NodeId): DiskState {
-    return this.host(node).disk.durableState();
+    return host.up && host.fs.syncsInFlight > 0;
   }
 
   isUp(node: NodeId): boolean {
     return this.host(node).up;
+  }
+
+  /** Starting, or recovering from a storage failure (it comes back by itself). */
+  isStarting(node: NodeId): boolean {
+    return this.host(node).state === 'starting';
   }
 
   /** The live node that is leader in the highest term, or 0. */
@@ -881,27 +835,31 @@ export class SimCluster {
     return best === null ? 0 : best.id;
   }
 
-  /** Live nodes that believe they lead (in any term). */
   leaders(): NodeId[] {
     return this.hosts.filter((host) => host.up && host.role === 'leader').map((host) => host.id);
   }
 
   nodeView(node: NodeId): NodeView {
     const host = this.host(node);
-    return { up: host.up, role: host.role, term: host.term, commit: host.commit, applied: host.stateMachine.appliedIndex, lastIndex: host.lastIndex, snapshotIndex: host.snapshotIndex };
+    return {
+      up: host.up,
+      role: host.role,
+      term: host.term,
+      commit: host.commit,
+      applied: this.tracker.appliedIndex(node),
+      lastIndex: host.lastIndex,
+      snapshotIndex: host.snapshotIndex,
+    };
   }
 
-  /** The entry a live node holds at `index` (undefined if compacted, beyond its log, or down). */
-  entryAt(node: NodeId, index: number): Entry | undefined {
-    return this.host(node).core?.entryAt(index);
+  /** The running node object, for tests that drive it directly (null when down). */
+  kvNode(node: NodeId): KvNode | null {
+    const host = this.host(node);
+    return host.up ? host.node : null;
   }
 
   hasApplied(node: NodeId, payloadId: number): boolean {
-    return this.host(node).stateMachine.has(payloadId);
-  }
-
-  appliedPayloadCount(node: NodeId): number {
-    return this.host(node).stateMachine.payloadCount;
+    return this.tracker.hasApplied(node, payloadId);
   }
 
   acknowledged(): Proposal[] {
@@ -914,31 +872,51 @@ export class SimCluster {
       if (proposal.state !== 'committed') continue;
       for (const host of this.hosts) {
         if (!host.up) continue;
-        if (!host.stateMachine.has(proposal.payloadId)) {
+        if (!this.tracker.hasApplied(host.id, proposal.payloadId)) {
           throw new InvariantViolation(
             'durability',
             [host.id, proposal.node],
             `proposal #${proposal.payloadId}, acknowledged as committed by node ${proposal.node} at ${proposal.index}/t${proposal.term}, ` +
-              `is missing from node ${host.id}'s applied state (applied to ${host.stateMachine.appliedIndex})`,
+              `is missing from node ${host.id}'s applied state (applied to ${this.tracker.appliedIndex(host.id)})`,
           );
         }
       }
     }
   }
 
+  /** Every live node that has applied up to the same index holds the same KV state. */
+  checkReplicasAgree(): void {
+    const digests = new Map<number, { node: NodeId; digest: number }>();
+    for (const host of this.hosts) {
+      const kv = host.up ? host.node?.kv : null;
+      if (kv === null || kv === undefined) continue;
+      const applied = kv.lastAppliedIndex;
+      const digest = kv.contentDigest();
+      const known = digests.get(applied);
+      if (known === undefined) digests.set(applied, { node: host.id, digest });
+      else if (known.digest !== digest) {
+        throw new InvariantViolation('state-machine safety', [known.node, host.id], `nodes ${known.node} and ${host.id} both applied up to ${applied} but hold different KV states`);
+      }
+    }
+  }
+
   describe(): string {
-    return this.hosts
-      .map((host) =>
-        host.up
-          ? `n${host.id} ${host.role} t${host.term} commit ${host.commit} applied ${host.stateMachine.appliedIndex} last ${host.lastIndex} snap ${host.snapshotIndex}${host.readyInFlight !== null ? ' (syncing)' : ''}`
-          : `n${host.id} DOWN`,
-      )
-      .join('; ') + (this.network.partitioned ? '; some links cut' : '') + this.describeLeaderProgress();
+    return (
+      this.hosts
+        .map((host) =>
+          host.up
+            ? `n${host.id} ${host.role} t${host.term} commit ${host.commit} applied ${this.tracker.appliedIndex(host.id)} last ${host.lastIndex} snap ${host.snapshotIndex}${host.fs.syncsInFlight > 0 ? ' (syncing)' : ''}`
+            : `n${host.id} ${host.state.toUpperCase()}`,
+        )
+        .join('; ') +
+      (this.network.partitioned ? '; some links cut' : '') +
+      this.describeLeaderProgress()
+    );
   }
 
   private describeLeaderProgress(): string {
     const leader = this.leader();
-    const progress = leader === 0 ? null : this.host(leader).core!.status().progress;
+    const progress = leader === 0 ? null : (this.host(leader).node?.status()?.progress ?? null);
     if (progress === null) return '';
     const peers = [...progress.entries()].sort(([a], [b]) => a - b);
     return `; leader ${leader} progress: ${peers
@@ -961,15 +939,17 @@ export class SimCluster {
   }
 }
 
-function readyFits(shape: ReadyShape, target: SyncCrashTarget): boolean {
-  switch (target) {
-    case 'any':
-      return true;
-    case 'hard-state':
-      return shape.hardState;
-    case 'entries':
-      return shape.entries;
-    case 'term-and-entries':
-      return shape.termAndEntries;
+function refusalReason(reply: Extract<NodeReply, { ok: false }>): ProposeRefusal['reason'] {
+  switch (reply.error) {
+    case 'not-leader':
+      return 'not-leader';
+    case 'no-leader':
+      return 'no-leader';
+    case 'overloaded':
+      return 'overloaded';
+    case 'refused':
+      return 'refused';
+    default:
+      return 'down';
   }
 }

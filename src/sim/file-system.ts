@@ -244,6 +244,8 @@ export class SimFileSystem implements FileOps {
   private logHead = 0;
   private unsyncedCount = 0;
   private syncsInFlightCount = 0;
+  /** Told when a sync starts and how long it will take: the simulation aims crashes inside that window. */
+  onSyncStarted: ((latencyUs: number) => void) | null = null;
   private usedBytesValue = 0;
   private readonly handleHost: HandleHost;
 
@@ -571,6 +573,7 @@ export class SimFileSystem implements FileOps {
     const incarnation = this.incarnation;
     const latencyUs = this.syncLatencyUs();
     this.syncsInFlightCount++;
+    this.onSyncStarted?.(latencyUs);
     return new Promise<void>((resolve, reject) => {
       this.scheduler.after(latencyUs, () => {
         if (this.incarnation !== incarnation) return;

@@ -18,7 +18,7 @@
 import { LivenessDeadline } from '../check/liveness.js';
 import type { NodeId } from '../raft/types.js';
 import type { Proposal, SimCluster } from './cluster.js';
-import { PAYLOAD_BYTES } from './state-machine.js';
+import { PAYLOAD_BYTES } from './apply-tracker.js';
 
 export const LIVENESS_BOUND_ELECTIONS = 25;
 
@@ -52,7 +52,7 @@ export interface LivenessOutcome {
  * the last one was lost or is older than two election timeouts) commits. Throws InvariantViolation
  * ('liveness') if that takes longer than `boundUs`.
  */
-export function awaitLeaderAndCommit(cluster: SimCluster, boundUs: number = livenessBoundUs(cluster)): LivenessOutcome {
+export async function awaitLeaderAndCommit(cluster: SimCluster, boundUs: number = livenessBoundUs(cluster)): Promise<LivenessOutcome> {
   const startUs = cluster.nowUs;
   const deadline = new LivenessDeadline('after healing, a leader is elected and a probe proposal commits', startUs, boundUs);
   const { raft, tickUs } = cluster.options;
@@ -73,12 +73,12 @@ export function awaitLeaderAndCommit(cluster: SimCluster, boundUs: number = live
       const latest = probes[probes.length - 1];
       const stale = latest === undefined || latest.state !== 'pending' || cluster.nowUs - lastProposeUs > retryAfterUs;
       if (stale) {
-        const outcome = cluster.propose(leader);
+        const outcome = await cluster.propose(leader);
         lastProposeUs = cluster.nowUs;
         if (outcome.ok) probes.push(outcome.proposal);
       }
     }
-    cluster.runUntil(() => committed() !== undefined || (leaderAfterUs < 0 && cluster.leader() !== 0), tickUs);
+    await cluster.runUntil(() => committed() !== undefined || (leaderAfterUs < 0 && cluster.leader() !== 0), tickUs);
   }
   throw new Error('awaitLeaderAndCommit: loop bound reached');
 }
@@ -88,7 +88,7 @@ export function awaitLeaderAndCommit(cluster: SimCluster, boundUs: number = live
  * committed (by log or by snapshot), then check that
  * every acknowledged proposal is in every live node's applied state.
  */
-export function awaitConvergence(cluster: SimCluster, index: number, boundUs: number = livenessBoundUs(cluster)): number {
+export async function awaitConvergence(cluster: SimCluster, index: number, boundUs: number = livenessBoundUs(cluster)): Promise<number> {
   const startUs = cluster.nowUs;
   const deadline = new LivenessDeadline(`every live node applies through index ${index} and every index any live node knows committed`, startUs, boundUs);
   const converged = (): boolean => {
@@ -101,9 +101,10 @@ export function awaitConvergence(cluster: SimCluster, index: number, boundUs: nu
     deadline.check(cluster.nowUs, converged(), () => cluster.describe());
     if (deadline.satisfied) {
       cluster.checkAcknowledgedEverywhere();
+      cluster.checkReplicasAgree();
       return cluster.nowUs - startUs;
     }
-    cluster.runUntil(converged, cluster.options.tickUs);
+    await cluster.runUntil(converged, cluster.options.tickUs);
   }
   throw new Error('awaitConvergence: loop bound reached');
 }

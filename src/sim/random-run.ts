@@ -9,6 +9,7 @@ import { createPrng, type Prng } from '../random/prng.js';
 import type { NodeId } from '../raft/types.js';
 import { SimCluster, type ClusterStats, type SyncCrashTarget } from './cluster.js';
 import { clusterOptions, DEFAULT_SWITCHES, type RaftSwitches } from './cluster-options.js';
+import type { KvLock } from '../server/node-options.js';
 import { awaitConvergence, awaitLeaderAndCommit } from './liveness.js';
 import { RELIABLE_NETWORK, type NetworkFaults } from './network.js';
 import { formatRecord } from './trace.js';
@@ -30,10 +31,17 @@ export interface RandomRunSettings {
 export interface RandomRunConfig {
   readonly nodes: number;
   readonly raft: RaftSwitches;
+  readonly fsync: 'always' | 'batched';
   readonly fsyncUsMax: number;
   readonly tornWriteProbability: number;
-  readonly compactionProbability: number;
-  readonly compactionMinEntries: number;
+  readonly logCodec: 'none' | 'lz4';
+  readonly snapshotCodec: 'none' | 'lz4';
+  readonly readiesInFlightMax: number;
+  readonly proposalBatchEntriesMax: number;
+  readonly sendBeforePersist: boolean;
+  readonly kvLock: KvLock;
+  /** A node snapshots and compacts after this many applied entries. */
+  readonly snapshotEntries: number;
   /** Chance per schedule step (≈ 10 ms) that a fault is injected. */
   readonly faultChance: number;
 }
@@ -101,14 +109,22 @@ export function randomRunConfig(seed: number, nodesOverride?: number): RandomRun
     batchEntriesMax: prng.nextInt(1, 65),
     // Payloads are 8 bytes: 8 bytes forces one entry per append, 64 allows eight.
     batchBytesMax: pick(prng, [8, 64, 512, 64 * 1024]),
+    uncommittedEntriesMax: pick(prng, [64, 1024, 65_536]),
+    logCacheBytesMax: pick(prng, [0, 256, 64 * 1024 * 1024]),
   };
   return {
     nodes: nodesOverride ?? nodes,
     raft,
+    fsync: pick(prng, ['batched', 'batched', 'always'] as const),
     fsyncUsMax: pick(prng, [500, 3_000, 15_000]),
     tornWriteProbability: pick(prng, [0, 0.5, 1]),
-    compactionProbability: pick(prng, [0, 0.1, 0.5]),
-    compactionMinEntries: prng.nextInt(4, 40),
+    logCodec: pick(prng, ['none', 'none', 'lz4'] as const),
+    snapshotCodec: pick(prng, ['none', 'lz4'] as const),
+    readiesInFlightMax: pick(prng, [1, 4, 16]),
+    proposalBatchEntriesMax: pick(prng, [1, 8, 64]),
+    sendBeforePersist: prng.chance(0.7),
+    kvLock: pick(prng, ['none', 'none', 'mutex', 'rwlock'] as const),
+    snapshotEntries: pick(prng, [8, 20, 40, 1_000_000]),
     faultChance: pick(prng, [0.05, 0.1, 0.2, 0.4]),
   };
 }
@@ -118,8 +134,9 @@ export function describeConfig(config: RandomRunConfig): string {
   return (
     `${config.nodes} nodes, preVote ${raft.preVote ? 'on' : 'off'}, checkQuorum ${raft.checkQuorum ? 'on' : 'off'}, ` +
     `heartbeat ${raft.heartbeatTicks}/${raft.electionTicks} ticks, inflight ${raft.inflightMax}, batch ${raft.batchEntriesMax} entries / ${raft.batchBytesMax} B, ` +
-    `fsync ≤ ${config.fsyncUsMax / 1000} ms, torn writes ${config.tornWriteProbability}, compaction ${config.compactionProbability} (≥ ${config.compactionMinEntries}), ` +
-    `fault chance ${config.faultChance}`
+    `fsync ${config.fsync} ≤ ${config.fsyncUsMax / 1000} ms ×${config.readiesInFlightMax} in flight, torn writes ${config.tornWriteProbability}, ` +
+    `codecs ${config.logCodec}/${config.snapshotCodec}, proposals ${config.proposalBatchEntriesMax} per batch${config.sendBeforePersist ? ', send before persist' : ''}, ` +
+    `kv ${config.kvLock}, uncommitted ≤ ${raft.uncommittedEntriesMax}, log cache ${raft.logCacheBytesMax} B, snapshot every ${config.snapshotEntries}, fault chance ${config.faultChance}`
   );
 }
 
@@ -157,7 +174,7 @@ class FaultSchedule {
     this.cluster.crashDuringSync({
       target,
       withinUs: prng.nextInt(20, 400) * 1000,
-      cut: prng.chance(0.4) ? { kind: 'drop-hard-state' } : { kind: 'seeded', tornProbability: pick(prng, [0.5, 1]) },
+      cut: prng.chance(0.4) ? { kind: 'drop-last-write' } : { kind: 'seeded', tornProbability: pick(prng, [0.5, 1]) },
       restartAfterUs: prng.chance(0.6) ? prng.nextInt(0, 50_000) : null,
     });
   }
@@ -189,14 +206,14 @@ class FaultSchedule {
     });
   }
 
-  proposeSome(): void {
+  async proposeSome(): Promise<void> {
     const cluster = this.cluster;
     const count = this.prng.nextInt(0, 3);
     for (let k = 0; k < count; k++) {
       const leader = cluster.leader();
       // Mostly to the believed leader; sometimes anywhere, to exercise not-leader answers.
       const target = leader !== 0 && this.prng.chance(0.8) ? leader : this.randomNode((node) => cluster.isUp(node));
-      if (target !== 0) cluster.propose(target);
+      if (target !== 0) await cluster.proposeBatch(target, this.prng.nextInt(1, 4));
     }
   }
 
@@ -259,59 +276,71 @@ class FaultSchedule {
       const leader = cluster.leader();
       const target = this.randomNode((node) => node !== leader);
       if (leader !== 0 && target !== 0) cluster.transferLeadership(leader, target);
-    } else {
+    } else if (roll < 97) {
       const node = this.randomNode(up);
       if (node !== 0) cluster.compact(node);
+    } else {
+      // A full or failing disk: the node's writes fail, it stays alive, reopens its storage later.
+      const node = this.randomNode(up);
+      if (node !== 0) cluster.injectDiskFault(node, prng.chance(0.5) ? 'write' : 'datasync', prng.chance(0.5) ? 'ENOSPC' : 'EIO', prng.nextInt(1, 4));
     }
   }
 }
 
 /** Run one seed; throws SimulationFailure (with the replay command and the last events) on any failure. */
-export function runRandomSeed(settings: RandomRunSettings): RandomRunResult {
+export async function runRandomSeed(settings: RandomRunSettings): Promise<RandomRunResult> {
   const config = randomRunConfig(settings.seed, settings.nodes);
   const faultTicks = settings.faultTicks ?? DEFAULT_FAULT_TICKS;
   let cluster: SimCluster | null = null;
   try {
-    cluster = new SimCluster(
+    const built = await SimCluster.create(
       clusterOptions(settings.seed, {
         nodeCount: config.nodes,
         raft: config.raft,
+        fsync: config.fsync,
         fsyncUsMax: config.fsyncUsMax,
         tornWriteProbability: config.tornWriteProbability,
-        compactionProbability: config.compactionProbability,
-        compactionMinEntries: config.compactionMinEntries,
+        logCodec: config.logCodec,
+        snapshotCodec: config.snapshotCodec,
+        readiesInFlightMax: config.readiesInFlightMax,
+        proposalBatchEntriesMax: config.proposalBatchEntriesMax,
+        sendBeforePersist: config.sendBeforePersist,
+        kvLock: config.kvLock,
+        snapshotEntries: config.snapshotEntries,
         verbose: settings.verbose ?? null,
         unsafeSendBeforePersist: settings.unsafeSendBeforePersist ?? false,
       }),
     );
-    const tickUs = cluster.options.tickUs;
-    const schedule = new FaultSchedule(cluster, cluster.schedulePrng);
+    cluster = built;
+    const tickUs = built.options.tickUs;
+    const schedule = new FaultSchedule(built, built.schedulePrng);
     const faultEndUs = faultTicks * tickUs;
-    for (let step = 0; cluster.nowUs < faultEndUs && step < faultTicks * 4; step++) {
-      schedule.proposeSome();
-      if (cluster.schedulePrng.chance(config.faultChance)) schedule.injectFault();
-      cluster.runFor(cluster.schedulePrng.nextInt(tickUs / 4, 2 * tickUs));
+    for (let step = 0; built.nowUs < faultEndUs && step < faultTicks * 4; step++) {
+      await schedule.proposeSome();
+      if (built.schedulePrng.chance(config.faultChance)) schedule.injectFault();
+      await built.runFor(built.schedulePrng.nextInt(tickUs / 4, 2 * tickUs));
     }
     // Heal: every fault stops and every node comes back; now liveness is due.
-    cluster.note(0, 'HEAL PHASE: network healed and reliable, every node restarted');
-    cluster.disarmSyncCrashes();
-    cluster.heal();
-    cluster.setNetworkFaults(RELIABLE_NETWORK);
-    for (const node of cluster.nodeIds) if (!cluster.isUp(node)) cluster.restart(node);
-    const liveness = awaitLeaderAndCommit(cluster);
-    awaitConvergence(cluster, liveness.probe.index);
+    built.note(0, 'HEAL PHASE: network healed and reliable, disks healthy, every node restarted');
+    built.disarmSyncCrashes();
+    built.clearDiskFaults();
+    built.heal();
+    built.setNetworkFaults(RELIABLE_NETWORK);
+    for (const node of built.nodeIds) if (built.nodeView(node).up === false && !built.isStarting(node)) built.restart(node);
+    const liveness = await awaitLeaderAndCommit(built);
+    await awaitConvergence(built, liveness.probe.index);
     return {
       seed: settings.seed,
       config,
-      stats: cluster.stats,
-      elections: cluster.invariants.electionSafety.electionsWon,
-      entriesCommitted: cluster.invariants.stateMachineSafety.highestApplied,
-      acknowledged: cluster.acknowledged().length,
-      firstLeaderUs: cluster.stats.firstLeaderAtUs,
+      stats: built.stats,
+      elections: built.invariants.electionSafety.electionsWon,
+      entriesCommitted: built.invariants.stateMachineSafety.highestApplied,
+      acknowledged: built.acknowledged().length,
+      firstLeaderUs: built.stats.firstLeaderAtUs,
       healToLeaderUs: liveness.leaderAfterUs,
       healToCommitUs: liveness.commitAfterUs,
-      simulatedUs: cluster.nowUs,
-      digest: cluster.trace.digest,
+      simulatedUs: built.nowUs,
+      digest: built.trace.digest,
     };
   } catch (error) {
     const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);

@@ -193,17 +193,17 @@ class ScenarioRun implements ScenarioView {
     if (name !== undefined) this.names.set(name, node);
   }
 
-  execute(step: Step): void {
+  async execute(step: Step): Promise<void> {
     const cluster = this.cluster;
     switch (step.do) {
       case 'run':
-        cluster.runFor(step.ms * 1000);
+        await cluster.runFor(step.ms * 1000);
         return;
       case 'run-random': {
         const prng = cluster.schedulePrng;
         const long = step.longChance !== undefined && prng.chance(step.longChance);
         const maxMs = long ? (step.longMaxMs ?? step.maxMs) : step.maxMs;
-        cluster.runFor(prng.nextInt(step.minMs * 1000, maxMs * 1000 + 1));
+        await cluster.runFor(prng.nextInt(step.minMs * 1000, maxMs * 1000 + 1));
         return;
       }
       case 'expect-leader': {
@@ -214,7 +214,7 @@ class ScenarioRun implements ScenarioView {
           const leader = cluster.leader();
           return leader !== 0 && !not.includes(leader) && (is === 0 || leader === is) && (among === undefined || among.includes(leader));
         };
-        if (!cluster.runUntil(fits, step.withinMs * 1000)) {
+        if (!(await cluster.runUntil(fits, step.withinMs * 1000))) {
           throw new ScenarioFailure(`no fitting leader within ${step.withinMs} ms (current leader: ${cluster.leader() || 'none'})`);
         }
         this.bind(step.as, cluster.leader());
@@ -223,7 +223,7 @@ class ScenarioRun implements ScenarioView {
       case 'expect-no-leader': {
         const among = step.among.map((ref) => this.node(ref));
         const leaderAmong = (): boolean => among.some((node) => cluster.isUp(node) && cluster.nodeView(node).role === 'leader');
-        if (cluster.runUntil(leaderAmong, step.forMs * 1000)) {
+        if (await cluster.runUntil(leaderAmong, step.forMs * 1000)) {
           const leader = among.find((node) => cluster.nodeView(node).role === 'leader')!;
           throw new ScenarioFailure(`node ${leader} became leader (term ${cluster.nodeView(leader).term}) without a quorum`);
         }
@@ -233,7 +233,7 @@ class ScenarioRun implements ScenarioView {
         const leader = this.node('leader');
         const term = cluster.nodeView(leader).term;
         const changed = (): boolean => cluster.leader() !== leader || cluster.nodeView(leader).term !== term;
-        if (cluster.runUntil(changed, step.forMs * 1000)) {
+        if (await cluster.runUntil(changed, step.forMs * 1000)) {
           throw new ScenarioFailure(`leadership changed from node ${leader} (term ${term}) to ${cluster.leader() || 'none'} on a reliable network`);
         }
         return;
@@ -282,7 +282,7 @@ class ScenarioRun implements ScenarioView {
           target: step.target ?? 'any',
           withinUs: step.withinMs * 1000,
           cut:
-            cut === 'drop-hard-state' ? { kind: 'drop-hard-state' }
+            cut === 'drop-hard-state' ? { kind: 'drop-last-write' }
             : { kind: 'seeded', tornProbability: cut === 'torn' ? 1 : cluster.options.tornWriteProbability },
           restartAfterUs: step.restartAfterMs === undefined ? null : step.restartAfterMs * 1000,
         });
@@ -290,7 +290,7 @@ class ScenarioRun implements ScenarioView {
       }
       case 'expect-down': {
         const node = this.node(step.node);
-        if (!cluster.runUntil(() => !cluster.isUp(node), step.withinMs * 1000)) {
+        if (!(await cluster.runUntil(() => !cluster.isUp(node), step.withinMs * 1000))) {
           throw new ScenarioFailure(`node ${node} still up after ${step.withinMs} ms`);
         }
         return;
@@ -323,7 +323,7 @@ class ScenarioRun implements ScenarioView {
         if (step.acceptedAs !== undefined) this.names.set(step.acceptedAs, 0);
         if (step.batch === true) {
           const target = this.node(step.via === undefined || step.via === 'each-up' || step.via === 'random' ? 'leader' : step.via);
-          const outcome = cluster.proposeBatch(target, step.count);
+          const outcome = await cluster.proposeBatch(target, step.count);
           if (!outcome.ok) throw new ScenarioFailure(`node ${target} refused a batch of ${step.count}: ${outcome.reason} (leader hint ${outcome.leader})`);
           list.push(...outcome.proposals);
           if (step.acceptedAs !== undefined) this.names.set(step.acceptedAs, target);
@@ -334,7 +334,7 @@ class ScenarioRun implements ScenarioView {
           const targets =
             via === 'each-up' ? this.liveNodes() : via === 'random' ? [this.randomOf(cluster.nodeIds)] : via === 'leader' && cluster.leader() === 0 && step.required === false ? [] : [this.node(via)];
           for (const target of targets) {
-            const outcome = cluster.propose(target);
+            const outcome = await cluster.propose(target);
             if (outcome.ok) {
               list.push(outcome.proposal);
               if (step.acceptedAs !== undefined) this.names.set(step.acceptedAs, target);
@@ -351,7 +351,7 @@ class ScenarioRun implements ScenarioView {
         const on = step.on?.map((ref) => this.node(ref));
         const everywhere = (): boolean =>
           proposals.every((proposal) => (on ?? this.liveNodes()).every((node) => cluster.isUp(node) && cluster.hasApplied(node, proposal.payloadId)));
-        if (!cluster.runUntil(everywhere, step.withinMs * 1000)) {
+        if (!(await cluster.runUntil(everywhere, step.withinMs * 1000))) {
           const missing = proposals.filter((proposal) => !(on ?? this.liveNodes()).every((node) => cluster.hasApplied(node, proposal.payloadId)));
           throw new ScenarioFailure(
             `${missing.length} of ${proposals.length} "${step.tag}" proposals not applied on nodes ${(on ?? this.liveNodes()).join(',')} within ${step.withinMs} ms ` +
@@ -428,18 +428,18 @@ class ScenarioRun implements ScenarioView {
         cluster.heal();
         cluster.setNetworkFaults({ ...cluster.network.currentFaults, lossProbability: 0, duplicateProbability: 0, reorderProbability: 0 });
         for (const node of cluster.nodeIds) if (!cluster.isUp(node)) cluster.restart(node);
-        const outcome = awaitLeaderAndCommit(cluster);
-        awaitConvergence(cluster, outcome.probe.index);
+        const outcome = await awaitLeaderAndCommit(cluster);
+        await awaitConvergence(cluster, outcome.probe.index);
         return;
       }
       case 'expect':
         if (!step.holds(this)) throw new ScenarioFailure(`expected: ${step.that}; state: ${cluster.describe()}`);
         return;
       case 'repeat':
-        for (let round = 0; round < step.times; round++) for (const inner of step.steps) this.execute(inner);
+        for (let round = 0; round < step.times; round++) for (const inner of step.steps) await this.execute(inner);
         return;
       case 'maybe':
-        if (cluster.schedulePrng.chance(step.chance)) for (const inner of step.steps) this.execute(inner);
+        if (cluster.schedulePrng.chance(step.chance)) for (const inner of step.steps) await this.execute(inner);
         return;
       case 'crash-leader': {
         const leader = cluster.leader();
@@ -476,8 +476,8 @@ function describeStep(step: Step): string {
 }
 
 /** Run a scenario; throws ScenarioFailure naming the row, the seed, the cluster state and the last events. */
-export function runScenario(name: string, setup: ScenarioSetup, steps: readonly Step[]): ScenarioResult {
-  const cluster = new SimCluster(
+export async function runScenario(name: string, setup: ScenarioSetup, steps: readonly Step[]): Promise<ScenarioResult> {
+  const cluster = await SimCluster.create(
     clusterOptions(setup.seed, {
       nodeCount: setup.nodes,
       raft: { ...DEFAULT_SWITCHES, ...setup.raft },
@@ -491,7 +491,7 @@ export function runScenario(name: string, setup: ScenarioSetup, steps: readonly 
     for (const [row, step] of steps.entries()) {
       current = step;
       try {
-        run.execute(step);
+        await run.execute(step);
       } catch (error) {
         if (error instanceof Error) error.message = `row ${row + 1} ${describeStep(step)}: ${error.message}`;
         throw error;
