@@ -1,33 +1,34 @@
 // The search for a linearization of one key's operations: Wing & Gong's backtracking search with
 // Lowe's memoisation, the shape Porcupine gives it.
 //
-// Every operation that responded becomes a call event and a return event, sorted by time (calls
-// before returns at equal times, so touching intervals count as concurrent), in a doubly linked
-// list. Walking it from the head, a call is a candidate to linearize next: if the model accepts
-// it, the op is "lifted" out of the list (both events) and the walk restarts at the head. Reaching
-// a return means its op had to be linearized by now and was not: undo the latest choice
-// ("unlift" — its events go back where they were, dancing-links style) and try the next candidate
-// after it. The list empty means every op found its place.
+// Every operation that must be placed (it responded, or unknown-writes.ts gave it a deadline)
+// becomes a call event and a return event, sorted by time (calls before returns at equal times,
+// so touching intervals count as concurrent), in a doubly linked list. Walking it from the head,
+// a call is a candidate to linearize next: if the model accepts it, the op is "lifted" out of the
+// list (both events) and the walk restarts at the head. Reaching a return means its op had to be
+// linearized by now and was not: undo the latest choice ("unlift" — its events go back where they
+// were, dancing-links style) and try the next candidate after it. The list empty means every op
+// found its place.
 //
-// Lowe's cache remembers every (set of linearized ops, model state) reached; reaching one again
-// means the rest of the search from there already failed, so that branch is cut. The set is a
-// bitset, hashed with Zobrist keys (one random word per op, XORed in and out as ops are lifted and
-// unlifted), so the hash costs O(1) per step.
+// Lowe's cache (visited-states.ts) remembers every (set of linearized ops, model state) reached;
+// reaching one again means the rest of the search from there already failed, so that branch is
+// cut. The set is a bitset, hashed with Zobrist keys (one random word per op, XORed in and out as
+// ops are lifted and unlifted), so the hash costs O(1) per step.
 //
-// Operations without a response may take effect any time after their call, or never, so they
-// have no return event: they wait in a second list, by call time, and are candidates once called
-// (their call no later than the first return left). Beyond Porcupine:
+// Writes without a response that may be left out have no return event: they come in kinds of
+// interchangeable members (unknown-writes.ts), and a kind's earliest unplaced member is a
+// candidate once called (no later than the first return left). Beyond Porcupine:
 //   - Such a write W is placed only right before an op X that needs it: one that the state before
 //     W would refuse (a get of W's value, a cas expecting W's version, a delete needing the key W
 //     created …), or a cas mismatch (which may fix W's unknown version). Any linearization can be
 //     brought to that form: if X would also be legal without W, X is a read of the same value,
 //     which leaves the same state either way, or a write, which leaves the same state or a looser
-//     one (a lower version floor) — so W can be dropped, and the argument repeated. Without this,
-//     each lost response doubles the search on a failing history (every subset of the pending
-//     writes is a different set of linearized ops). A node whose next op is constrained this way
-//     is not cached (its failure says nothing about the same node unconstrained).
-//   - Each node tries the ops that responded first and those writes after, and before a node is
-//     cached it is looked up with each placed write without a response left out: if that node was
+//     one (a lower version floor) — so W can be dropped, and the argument repeated. W is not even
+//     tried when nothing before the first return would become legal after it. A node whose next
+//     op is constrained this way is not cached (its failure says nothing about the same node
+//     unconstrained).
+//   - Each node tries the ops that must be placed first and those writes after, and before a node
+//     is cached it is looked up with each placed write of that sort left out: if that node was
 //     explored (and so failed) with the same state, this one fails too — the write could have
 //     stayed out.
 //   - Writes that reported their version are placed in version order, and a state whose version
@@ -44,11 +45,13 @@
 // Every walk step counts; the search gives up after `stepsMax`, so it never hangs.
 
 import { type KeyState, type ModelOp, INITIAL_STATE, VERSION_UNKNOWN, hashState, isRead, knownWriteVersion, sameState, step } from './kv-model.js';
+import { planUnknownWrites } from './unknown-writes.js';
+import { VisitedStates } from './visited-states.js';
 
 export interface SearchOp {
   readonly op: ModelOp;
   readonly callUs: number;
-  /** null: no response, and no deadline — the op may be left out (only for unknown-outcome model ops). */
+  /** null: no response — the op may take effect any time after its call, or never (unknown-outcome model ops only). */
   readonly returnUs: number | null;
 }
 
@@ -61,6 +64,7 @@ export interface DeepestPoint {
 
 export type SearchOutcome =
   | { readonly verdict: 'linearizable'; readonly steps: number; readonly cacheEntries: number }
+  /** `deepest` only when asked for. */
   | { readonly verdict: 'not-linearizable'; readonly steps: number; readonly deepest: DeepestPoint | null }
   | { readonly verdict: 'budget-exhausted'; readonly steps: number; readonly cacheEntries: number };
 
@@ -77,96 +81,37 @@ function zobristKey(index: number): number {
 }
 
 /**
- * The set of (linearized ops, state) pairs seen, in flat typed arrays: entry i's bitset is
- * `bits[i * words … (i + 1) * words)`, and entries with the same hash are chained through
- * `chain`. A few bytes per op per entry, instead of an object and a bitset copy each.
- */
-class VisitedSet {
-  private readonly heads = new Map<number, number>();
-  private chain = new Int32Array(256);
-  private values = new Int32Array(256);
-  private versions = new Float64Array(256);
-  private versionFloors = new Float64Array(256);
-  private bits: Uint32Array;
-  size = 0;
-
-  constructor(private readonly words: number) {
-    this.bits = new Uint32Array(256 * words);
-  }
-
-  has(linearized: Uint32Array, hash: number, state: KeyState): boolean {
-    const words = this.words;
-    for (let entry = this.heads.get(hash) ?? NONE; entry !== NONE; entry = this.chain[entry]!) {
-      if (this.values[entry] !== state.value || this.versions[entry] !== state.version || this.versionFloors[entry] !== state.versionFloor) continue;
-      const base = entry * words;
-      let word = 0;
-      while (word < words && this.bits[base + word] === linearized[word]) word++;
-      if (word === words) return true;
-    }
-    return false;
-  }
-
-  /** Adds the pair; false if it was already there. */
-  addIfAbsent(linearized: Uint32Array, hash: number, state: KeyState): boolean {
-    if (this.has(linearized, hash, state)) return false;
-    const head = this.heads.get(hash) ?? NONE;
-    if (this.size === this.chain.length) this.grow();
-    const entry = this.size++;
-    this.chain[entry] = head;
-    this.values[entry] = state.value;
-    this.versions[entry] = state.version;
-    this.versionFloors[entry] = state.versionFloor;
-    this.bits.set(linearized, entry * this.words);
-    this.heads.set(hash, entry);
-    return true;
-  }
-
-  private grow(): void {
-    const capacity = this.chain.length * 2;
-    const grown = <T extends Int32Array | Float64Array | Uint32Array>(array: T, make: (length: number) => T, length: number): T => {
-      const copy = make(length);
-      copy.set(array);
-      return copy;
-    };
-    this.chain = grown(this.chain, (length) => new Int32Array(length), capacity);
-    this.values = grown(this.values, (length) => new Int32Array(length), capacity);
-    this.versions = grown(this.versions, (length) => new Float64Array(length), capacity);
-    this.versionFloors = grown(this.versionFloors, (length) => new Float64Array(length), capacity);
-    this.bits = grown(this.bits, (length) => new Uint32Array(length), capacity * this.words);
-  }
-}
-
-/**
  * Searches for a linearization of `ops` (one key's operations). `recordDeepest` keeps the
  * furthest point reached, for explaining a failure; it costs a copy of the order each time the
  * search goes deeper, so leave it off when only the verdict matters.
  */
 export function searchLinearization(ops: readonly SearchOp[], stepsMax: number, recordDeepest: boolean): SearchOutcome {
   const count = ops.length;
-  // Node ids: op i's call is 2i, its return 2i + 1; then the heads of the two lists.
-  const head = count * 2;
-  const unknownHead = count * 2 + 1;
-  const next = new Int32Array(count * 2 + 2);
-  const previous = new Int32Array(count * 2 + 2);
-  const callUs = Float64Array.from(ops, (entry) => entry.callUs);
-  const returnUs = Float64Array.from(ops, (entry) => entry.returnUs ?? Infinity);
-  const optional = Uint8Array.from(ops, (entry) => (entry.returnUs === null ? 1 : 0));
-  const link = (listHead: number, nodes: number[]): void => {
-    let last = listHead;
-    for (const node of nodes) {
-      next[last] = node;
-      previous[node] = last;
-      last = node;
-    }
-    next[last] = NONE;
-  };
-  const time = (node: number): number => ((node & 1) === 0 ? callUs[node >> 1]! : returnUs[node >> 1]!);
-  const byTime = (a: number, b: number): number => time(a) - time(b) || (a & 1) - (b & 1) || a - b;
-  const indexes = ops.map((_, index) => index);
-  link(head, indexes.filter((op) => optional[op] === 0).flatMap((op) => [op * 2, op * 2 + 1]).sort(byTime));
-  link(unknownHead, indexes.filter((op) => optional[op] === 1).map((op) => op * 2).sort(byTime));
-
   const model = ops.map((entry) => entry.op);
+  const { mustPlaceByUs, kinds, kindOf } = planUnknownWrites(ops);
+  const optional = Uint8Array.from(mustPlaceByUs, (byUs) => (byUs === null ? 1 : 0));
+  const callUs = Float64Array.from(ops, (entry) => entry.callUs);
+  const returnUs = Float64Array.from(mustPlaceByUs, (byUs) => byUs ?? Infinity);
+
+  // Node ids: op i's call is 2i, its return 2i + 1; the head is 2n. Only ops that must be placed
+  // are in the list.
+  const head = count * 2;
+  const next = new Int32Array(count * 2 + 1);
+  const previous = new Int32Array(count * 2 + 1);
+  const time = (node: number): number => ((node & 1) === 0 ? callUs[node >> 1]! : returnUs[node >> 1]!);
+  const events = ops.flatMap((_, op) => (optional[op] === 1 ? [] : [op * 2, op * 2 + 1]));
+  events.sort((a, b) => time(a) - time(b) || (a & 1) - (b & 1) || a - b);
+  let last = head;
+  for (const node of events) {
+    next[last] = node;
+    previous[node] = last;
+    last = node;
+  }
+  next[last] = NONE;
+  // Of each kind of optional write, `placedOfKind[k]` members (the earliest called) are placed.
+  const placedOfKind = new Int32Array(kinds.length);
+  const candidateOfKind = (kind: number): number => kinds[kind]![placedOfKind[kind]!] ?? NONE;
+
   const read = Uint8Array.from(model, (op) => (isRead(op) ? 1 : 0));
   const writeVersion = Float64Array.from(model, knownWriteVersion);
   // The reported write versions in increasing order, then +∞: such writes are placed in exactly
@@ -176,39 +121,49 @@ export function searchLinearization(ops: readonly SearchOp[], stepsMax: number, 
   const zobrist = Int32Array.from({ length: count }, (_, index) => zobristKey(index));
   const words = Math.max(1, Math.ceil(count / 32));
   const linearized = new Uint32Array(words);
-  const visited = new VisitedSet(words);
+  const visited = new VisitedStates(words);
 
   // The choices made, as a stack: which op, the state before it, whether it was committed
-  // without branching (a state-preserving read), and for a write without a response the return
-  // that bounded the candidates when it was placed.
+  // without branching (a state-preserving read), and for an optional write the return that
+  // bounded the candidates when it was placed.
   const frameOp = new Int32Array(count);
   const frameState: KeyState[] = [];
   const frameCommitted = new Uint8Array(count);
   const frameBlocking = new Int32Array(count);
-  const placedUnknown: number[] = [];
+  const placedOptional: number[] = [];
   let depth = 0;
   let state = INITIAL_STATE;
   let linearizedHash = 0;
   let steps = 0;
   let deepest: DeepestPoint | null = null;
-  // Walking the responded ops' list, or (after reaching the return `blocking`) the unknown ones.
-  let phase: 'responded' | 'unknown' = 'responded';
+  // Walking the list of ops that must be placed (`node`), or — after reaching the return of
+  // `blocking` — the kinds of optional writes (`kind`).
+  let phase: 'must' | 'optional' = 'must';
   let blocking = NONE;
+  let kind = 0;
 
-  const unlink = (node: number): void => {
-    next[previous[node]!] = next[node]!;
-    if (next[node] !== NONE) previous[next[node]!] = previous[node]!;
+  const unlink = (event: number): void => {
+    next[previous[event]!] = next[event]!;
+    if (next[event] !== NONE) previous[next[event]!] = previous[event]!;
   };
-  const relink = (node: number): void => {
-    next[previous[node]!] = node;
-    if (next[node] !== NONE) previous[next[node]!] = node;
+  const relink = (event: number): void => {
+    next[previous[event]!] = event;
+    if (next[event] !== NONE) previous[next[event]!] = event;
   };
   const lift = (op: number): void => {
+    if (optional[op] === 1) {
+      placedOfKind[kindOf[op]!]!++;
+      return;
+    }
     unlink(op * 2);
-    if (optional[op] === 0) unlink(op * 2 + 1);
+    unlink(op * 2 + 1);
   };
   const unlift = (op: number): void => {
-    if (optional[op] === 0) relink(op * 2 + 1);
+    if (optional[op] === 1) {
+      placedOfKind[kindOf[op]!]!--;
+      return;
+    }
+    relink(op * 2 + 1);
     relink(op * 2);
   };
   const toggle = (op: number): void => {
@@ -216,9 +171,9 @@ export function searchLinearization(ops: readonly SearchOp[], stepsMax: number, 
     linearizedHash ^= zobrist[op]!;
   };
   const cacheHash = (after: KeyState): number => (linearizedHash ^ Math.imul(hashState(after), 0x27d4eb2f)) | 0;
-  /** Whether (linearized, after) was explored already with one of the placed unknown writes left out. */
+  /** Whether (linearized, after) was explored already with one of the placed optional writes left out. */
   const dominated = (after: KeyState): boolean => {
-    for (const placed of placedUnknown) {
+    for (const placed of placedOptional) {
       toggle(placed);
       const seen = visited.has(linearized, cacheHash(after), after);
       toggle(placed);
@@ -226,20 +181,51 @@ export function searchLinearization(ops: readonly SearchOp[], stepsMax: number, 
     }
     return false;
   };
+
+  // Entering the optional writes at a node: the ops that could need one of them placed now — the
+  // ops before `blocking`'s return that the state refuses (or cas mismatches, which may fix an
+  // unknown version), and the optional candidates it refuses (which another may enable).
+  const needers: number[] = [];
+  const chained: number[] = [];
+  const gatherNeeders = (): void => {
+    needers.length = 0;
+    chained.length = 0;
+    for (let call = next[head]!; call !== NONE && (call & 1) === 0; call = next[call]!) {
+      const op = call >> 1;
+      steps++;
+      if (model[op]!.type === 'cas-mismatch' || step(state, model[op]!, op) === null) needers.push(op);
+    }
+    for (let candidateKind = 0; candidateKind < kinds.length; candidateKind++) {
+      const op = candidateOfKind(candidateKind);
+      steps++;
+      if (op !== NONE && callUs[op]! <= returnUs[blocking]! && step(state, model[op]!, op) === null) chained.push(op);
+    }
+  };
+  const needed = (write: number, after: KeyState): boolean => {
+    for (const op of needers) if (step(after, model[op]!, op) !== null) return true;
+    for (const op of chained) if (op !== write && step(after, model[op]!, op) !== null) return true;
+    return false;
+  };
+
   const push = (op: number, after: KeyState, committed: boolean): void => {
+    toggle(op);
     frameOp[depth] = op;
     frameState[depth] = state;
     frameCommitted[depth] = committed ? 1 : 0;
     frameBlocking[depth] = blocking;
     depth++;
     if (writeVersion[op] !== VERSION_UNKNOWN) knownPlaced++;
-    if (optional[op] === 1) placedUnknown.push(op);
+    if (optional[op] === 1) placedOptional.push(op);
     state = after;
     lift(op);
-    phase = 'responded';
+    phase = 'must';
   };
-  /** Undoes choices until one that may be followed by another candidate; returns the node to try next (NONE: the end of its list), or EXHAUSTED. */
-  const backtrack = (): number => {
+  /**
+   * Undoes choices until one that may be followed by another candidate, and sets the walk there
+   * (the node after it, or the kind after its kind); false when no choice is left.
+   */
+  let node = next[head]!;
+  const backtrack = (): boolean => {
     while (depth > 0) {
       depth--;
       const op = frameOp[depth]!;
@@ -247,70 +233,75 @@ export function searchLinearization(ops: readonly SearchOp[], stepsMax: number, 
       toggle(op);
       unlift(op);
       if (writeVersion[op] !== VERSION_UNKNOWN) knownPlaced--;
-      if (optional[op] === 1) placedUnknown.pop();
+      if (optional[op] === 1) placedOptional.pop();
       if (frameCommitted[depth] === 0) {
-        phase = optional[op] === 1 ? 'unknown' : 'responded';
         blocking = frameBlocking[depth]!;
-        return next[op * 2]!;
+        if (optional[op] === 1) {
+          phase = 'optional';
+          kind = kindOf[op]! + 1;
+          gatherNeeders();
+        } else {
+          phase = 'must';
+          node = next[op * 2]!;
+        }
+        return true;
       }
     }
-    return EXHAUSTED;
+    return false;
   };
 
-  let node = next[head]!;
   for (;;) {
     if (++steps > stepsMax) return { verdict: 'budget-exhausted', steps, cacheEntries: visited.size };
-    if (phase === 'responded') {
+    let op: number;
+    if (phase === 'must') {
       // The list ends with a return, so it runs out only when it is empty: everything is placed.
       if (node === NONE) return { verdict: 'linearizable', steps, cacheEntries: visited.size };
       if ((node & 1) === 1) {
-        phase = 'unknown';
+        phase = 'optional';
         blocking = node >> 1;
-        node = next[unknownHead]!;
+        kind = 0;
+        gatherNeeders();
         continue;
       }
-    } else if (node === NONE || callUs[node >> 1]! > returnUs[blocking]!) {
-      // No candidate left before the return of `blocking`, which had to be placed by then.
-      if (recordDeepest && (deepest === null || depth > deepest.order.length)) {
-        deepest = { blocked: blocking, order: Array.from(frameOp.subarray(0, depth)), state };
+      op = node >> 1;
+      node = next[node]!;
+    } else {
+      if (kind === kinds.length) {
+        // No candidate left before the return of `blocking`, which had to be placed by then.
+        if (recordDeepest && (deepest === null || depth > deepest.order.length)) {
+          deepest = { blocked: blocking, order: Array.from(frameOp.subarray(0, depth)), state };
+        }
+        if (!backtrack()) return { verdict: 'not-linearizable', steps, deepest };
+        continue;
       }
-      node = backtrack();
-      if (node === EXHAUSTED) return { verdict: 'not-linearizable', steps, deepest };
-      continue;
+      op = candidateOfKind(kind);
+      kind++;
+      if (op === NONE || callUs[op]! > returnUs[blocking]!) continue;
     }
 
-    const op = node >> 1;
     const version = writeVersion[op]!;
     const after = version === VERSION_UNKNOWN || version === knownVersions[knownPlaced] ? step(state, model[op]!, op) : null;
-    if (after === null || after.versionFloor >= knownVersions[version === VERSION_UNKNOWN ? knownPlaced : knownPlaced + 1]!) {
-      // Refused by the model, or out of version order, or leaving no room for the next reported version.
-      node = next[node]!;
-      continue;
-    }
-    if (depth > 0 && optional[frameOp[depth - 1]!] === 1 && model[op]!.type !== 'cas-mismatch' && step(frameState[depth - 1]!, model[op]!, op) !== null) {
-      // The unknown write just placed would not be needed by this op: see the header.
-      node = next[node]!;
-      continue;
-    }
-    toggle(op);
+    // Refused by the model, or out of version order, or leaving no room for the next reported version.
+    if (after === null || after.versionFloor >= knownVersions[version === VERSION_UNKNOWN ? knownPlaced : knownPlaced + 1]!) continue;
+    // The optional write just placed would not be needed by this op: see the header.
+    if (depth > 0 && optional[frameOp[depth - 1]!] === 1 && model[op]!.type !== 'cas-mismatch' && step(frameState[depth - 1]!, model[op]!, op) !== null) continue;
     if (optional[op] === 1) {
-      push(op, after, false);
-      node = next[head]!;
+      if (needed(op, after)) {
+        push(op, after, false);
+        node = next[head]!;
+      }
       continue;
     }
     const committed = read[op] === 1 && sameState(after, state);
-    if (!dominated(after) && visited.addIfAbsent(linearized, cacheHash(after), after)) {
+    toggle(op);
+    const fresh = !dominated(after) && visited.addIfAbsent(linearized, cacheHash(after), after);
+    toggle(op);
+    if (fresh) {
       push(op, after, committed);
       node = next[head]!;
-      continue;
-    }
-    toggle(op);
-    if (committed) {
+    } else if (committed) {
       // Placing this read here was already tried and failed, so every branch from here fails.
-      node = backtrack();
-      if (node === EXHAUSTED) return { verdict: 'not-linearizable', steps, deepest };
-      continue;
+      if (!backtrack()) return { verdict: 'not-linearizable', steps, deepest };
     }
-    node = next[node]!;
   }
 }

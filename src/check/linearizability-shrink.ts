@@ -3,18 +3,22 @@
 // the rest still fails — in halving chunks first (a long history loses most of itself in a few
 // trials), then one at a time.
 //
-// The subtle thing: "still fails" must mean "fails for a reason the original had". Removing an
+// The subtle thing: "still fails" must mean "fails for the reason the original did". Removing an
 // arbitrary operation can *create* a failure — drop the put that wrote "a" and a get that
-// returned "a" now reads a value never written — and the report would then blame the wrong
-// thing. So only moves that make a history easier to linearize are made, and a piece that still
-// fails after them is a genuine witness against the original:
-//   - Cutting at time T keeps the operations called by T; those whose response came later are
-//     kept without their response (a read without one is dropped). Linearizability is closed
-//     under such prefixes, so if the cut fails, the whole history does.
-//   - Removing a read never hurts: it changes no state.
-//   - Removing a write hurts only if some remaining operation may have observed it (read its
-//     value, relied on the key being absent or present, or relied on a version that may be its
-//     own: write-observers.ts states the rule and why it suffices). Such writes are kept.
+// returned "a" now reads a value never written; drop the put before a delete that found the key
+// and the delete now finds nothing — and the report would blame the wrong thing. So:
+//   - The cut at time T keeps the operations called by T; those whose response came later are
+//     kept without it (a read without one is dropped). Linearizability is closed under such
+//     prefixes, so if the cut fails, the whole history does. The responses at T — the culprits —
+//     are what made it fail, and are always kept.
+//   - The focused pass takes out any read, and any write that no operation refers to (by value or
+//     version) and the culprits cannot have observed — but keeps the smaller piece only if it
+//     still fails *and would pass without the culprits*. Then everything left is consistent on
+//     its own and only the culprits' answers cannot be placed; a removal that broke something
+//     else would make the piece fail without the culprits too.
+//   - The sound pass (where the focused one cannot start, and to finish) takes out only what
+//     makes a history easier to linearize: reads, and writes that no operation left may have
+//     observed (write-observers.ts states the rule and why it suffices).
 
 import { type ModelOp, isRead, withoutResponse } from './kv-model.js';
 import type { SearchOp } from './linearizability-search.js';

@@ -26,12 +26,14 @@
 //
 // The one thing not to forget: the search is bounded. Each key may take `stepsMax` steps; past
 // that the answer is 'unknown' with the reason, never a hang. Shrinking a failure has its own
-// budget, and a failure is reported even if shrinking runs out of it (just less shrunk).
+// budget (linearizability-report.ts), and a failure is reported even if shrinking runs out of it
+// (just less shrunk). Memory follows steps: the cache holds at most one entry per step, each a
+// bitset of the key's operations (n/8 bytes) and about 30 bytes more.
 
-import { type CheckedOperation, type Operation, checkOperation, describeOperation, formatHistory, formatKey, formatMs, formatValue } from './kv-history.js';
-import { type KeyState, VERSION_UNKNOWN, knownWriteVersion, modelOpOf, step, whyRejected } from './kv-model.js';
-import { type DeepestPoint, searchLinearization } from './linearizability-search.js';
-import { type KeyOperation, type TrialOperation, type TrialVerdict, searchOpsOf, shrinkFailure } from './linearizability-shrink.js';
+import { type Operation, checkOperation, formatKey } from './kv-history.js';
+import { modelOpOf } from './kv-model.js';
+import { type KeyHistory, reportFailure } from './linearizability-report.js';
+import { searchLinearization } from './linearizability-search.js';
 
 export interface LinearizabilityOptions {
   /** Search steps allowed per key before the answer is 'unknown'. */
@@ -61,15 +63,6 @@ export type LinearizabilityResult =
       readonly explanation: string;
     }
   | { readonly ok: 'unknown'; readonly key: string; readonly reason: string };
-
-interface KeyHistory {
-  readonly key: string;
-  readonly operations: KeyOperation[];
-  /** Every operation on the key, including dropped reads, for the counts in reports. */
-  readonly checked: CheckedOperation[];
-  /** Value text by id. */
-  readonly values: string[];
-}
 
 function budgetOption(value: number | undefined, fallback: number, field: string): number {
   if (value === undefined) return fallback;
@@ -121,7 +114,7 @@ export function checkLinearizable(history: readonly Operation[], options: Linear
   for (const key of keys.values()) {
     const outcome = searchLinearization(key.operations, stepsMax, false);
     steps += outcome.steps;
-    if (outcome.verdict === 'not-linearizable') return reportFailure(history, key, stepsMax, shrinkStepsMax);
+    if (outcome.verdict === 'not-linearizable') return { ok: false, ...reportFailure(history, key, stepsMax, shrinkStepsMax) };
     if (outcome.verdict === 'budget-exhausted' && unknown === null) {
       // Keep going: a definite failure on another key is worth more than this 'unknown'.
       const withoutResponse = key.operations.filter((operation) => operation.returnUs === null).length;
@@ -136,120 +129,4 @@ export function checkLinearizable(history: readonly Operation[], options: Linear
     }
   }
   return unknown ?? { ok: true, keysChecked: keys.size, operations: history.length, steps };
-}
-
-function reportFailure(history: readonly Operation[], key: KeyHistory, stepsMax: number, shrinkStepsMax: number): LinearizabilityResult {
-  let shrinkSteps = 0;
-  const check = (trial: readonly TrialOperation[]): TrialVerdict => {
-    const budget = shrinkStepsMax - shrinkSteps;
-    if (budget <= 0) return 'budget-exhausted';
-    const outcome = searchLinearization(searchOpsOf(trial), Math.min(stepsMax, budget), false);
-    shrinkSteps += outcome.steps;
-    if (outcome.verdict === 'not-linearizable') return 'fails';
-    // A trial too hard to decide is not known to fail, so it is not taken.
-    return outcome.verdict === 'budget-exhausted' && shrinkSteps >= shrinkStepsMax ? 'budget-exhausted' : 'passes';
-  };
-  const shrunk = shrinkFailure(key.operations, check);
-  // The shrunk piece fails with the responses that came after the cut left out, so it fails with
-  // them too (they only add constraints); shown with them, it reads as what happened.
-  const trial = shrunk.trial.map(({ operation }) => ({ operation, responseCut: false })).sort((a, b) => a.operation.callUs - b.operation.callUs);
-  const minimal = trial.map(({ operation }) => history[operation.index]!);
-  const outcome = searchLinearization(searchOpsOf(trial), stepsMax, true);
-  const deepest = outcome.verdict === 'not-linearizable' ? outcome.deepest : null;
-  const lines = [
-    summary(key, trial, shrunk.cutUs, shrinkSteps >= shrinkStepsMax),
-    deepest === null ? 'The search could not re-derive why (its step budget ran out on the shrunk history).' : explainDeepest(key, trial, minimal, deepest),
-    '',
-    formatHistory(minimal),
-  ];
-  return { ok: false, key: key.key, minimal, explanation: lines.join('\n') };
-}
-
-function summary(key: KeyHistory, trial: readonly TrialOperation[], cutUs: number | null, shrinkExhausted: boolean): string {
-  const scope = cutUs === null ? '' : `, all called by ${formatMs(cutUs)} ms (the history stops being linearizable with the response at ${formatMs(cutUs)} ms),`;
-  const budget = shrinkExhausted ? ' Shrinking stopped at its step budget (options.shrinkStepsMax), so this piece may not be the smallest.' : '';
-  return (
-    `Key ${formatKey(key.key)} is not linearizable: these ${trial.length} of its ${key.checked.length} operations${scope} ` +
-    `cannot be put in any order that respects both real time and the store's rules.${budget}`
-  );
-}
-
-const ORDER_SHOWN_MAX = 12;
-
-function explainDeepest(key: KeyHistory, trial: readonly TrialOperation[], minimal: readonly Operation[], deepest: DeepestPoint): string {
-  const label = (position: number): string => `#${position + 1}`;
-  const describe = (position: number): string => `${label(position)} ${describeOperation(minimal[position]!)}`;
-  const blocked = trial[deepest.blocked]!;
-  const shown = deepest.order.length <= ORDER_SHOWN_MAX ? deepest.order.map(label) : [...deepest.order.slice(0, 2).map(label), `… (${deepest.order.length} in all)`, ...deepest.order.slice(-ORDER_SHOWN_MAX + 3).map(label)];
-  const order = deepest.order.length === 0 ? 'before any other operation' : `after ${shown.join(', ')}`;
-  const why =
-    whyRejected(deepest.state, blocked.operation.op, { valueText: (value) => formatValue(key.values[value] ?? '?'), describe }) ??
-    versionOrderReason(trial, deepest, describe);
-  const facts = [
-    `${describe(deepest.blocked)} cannot take effect anywhere in its interval.`,
-    why === null
-      ? `The furthest the search got was to place it ${order}.`
-      : `At the latest point it could take effect (${order}), ${why}${writerCompletedBefore(trial, deepest.state, blocked)}.`,
-  ];
-  const source = valueSource(key, blocked.operation);
-  if (source !== null) facts.push(source);
-  return facts.join(' ');
-}
-
-/**
- * Why the search refused an op the model alone accepts: the search also places writes in the
- * order of their reported versions, and never raises the version past an unplaced one.
- */
-function versionOrderReason(trial: readonly TrialOperation[], deepest: DeepestPoint, describe: (position: number) => string): string | null {
-  const placed = new Set(deepest.order);
-  let lowest = -1;
-  let lowestVersion = Infinity;
-  trial.forEach(({ operation }, position) => {
-    const version = knownWriteVersion(operation.op);
-    if (placed.has(position) || position === deepest.blocked || version === VERSION_UNKNOWN || version >= lowestVersion) return;
-    lowest = position;
-    lowestVersion = version;
-  });
-  if (lowest === -1) return null;
-  const blocked = trial[deepest.blocked]!.operation;
-  const op = blocked.op;
-  const own = knownWriteVersion(op);
-  const pending = `${describe(lowest)}, which got version ${lowestVersion} and has not taken effect yet`;
-  if (own !== VERSION_UNKNOWN && own >= lowestVersion) {
-    const other = trial[lowest]!.operation;
-    const later = blocked.returnUs !== null && other.callUs > blocked.returnUs ? ` — yet it was called at ${formatMs(other.callUs)} ms, after this one completed` : '';
-    return own === lowestVersion
-      ? `it got version ${own}, and so did ${describe(lowest)}: two writes never share a version`
-      : `it got version ${own}, but ${describe(lowest)} got the lower version ${lowestVersion}, so must take effect first${later}: versions increase along the order`;
-  }
-  const after = step(deepest.state, op, -1);
-  if (after !== null && after.versionFloor >= lowestVersion) {
-    return `it means the key's version is already ${after.versionFloor} or more, which leaves no room for ${pending}: versions increase along the order`;
-  }
-  return null;
-}
-
-function writerCompletedBefore(trial: readonly TrialOperation[], state: KeyState, blocked: TrialOperation): string {
-  if (state.writer === -1) return '';
-  const writer = trial[state.writer]!;
-  const writerReturnUs = writer.responseCut ? null : writer.operation.returnUs;
-  if (writerReturnUs === null || writerReturnUs >= blocked.operation.callUs) return '';
-  return ` — and that write completed at ${formatMs(writerReturnUs)} ms, before #${trial.indexOf(blocked) + 1} began at ${formatMs(blocked.operation.callUs)} ms`;
-}
-
-/** For a get of a value: a sentence when no write of that value could have come before it. */
-function valueSource(key: KeyHistory, blocked: KeyOperation): string | null {
-  const op = blocked.op;
-  if (op.type !== 'get-value') return null;
-  const value = key.values[op.value]!;
-  const writes = key.checked.filter((operation) => (operation.type === 'put' || operation.type === 'cas') && operation.input.value === value);
-  if (writes.length === 0) return `No operation on this key ever writes ${formatValue(value)}.`;
-  const returnUs = blocked.returnUs ?? Infinity;
-  if (writes.every((operation) => operation.source.callUs > returnUs)) {
-    const first = writes[0]!.source;
-    return writes.length === 1
-      ? `The only write of ${formatValue(value)}, ${describeOperation(first)}, was called after the get responded.`
-      : `Every write of ${formatValue(value)} (the first: ${describeOperation(first)}) was called after the get responded.`;
-  }
-  return null;
 }

@@ -221,7 +221,7 @@ describe('writes without a response', () => {
         c2  2  -  cas k v5 b     -> ?
         c3  3  4  get k          -> b v9
       `),
-      /#2 get\(k\) → "b" v9 .* cannot take effect anywhere in its interval/,
+      /#1 cas\(k, expect v5, "b"\) → no response .* must have taken effect before #2 responded \(that get read the value only it writes\), but cannot\. At the latest point it could take effect \(before any other operation\), it expects version 5, but the key does not exist yet/,
     );
   });
 });
