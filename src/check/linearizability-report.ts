@@ -60,11 +60,12 @@ export function reportFailure(history: readonly Operation[], key: KeyHistory, st
 }
 
 function summary(key: KeyHistory, piece: readonly KeyOperation[], cutUs: number | null, shrinkExhausted: boolean): string {
-  const scope = cutUs === null ? '' : `, all called by ${formatMs(cutUs)} ms (the history stops being linearizable with the response at ${formatMs(cutUs)} ms),`;
+  const count = piece.length === 1 ? 'the 1 operation' : `the ${piece.length} operations`;
+  const scope = cutUs === null ? '' : `; the history stops being linearizable with the response at ${formatMs(cutUs)} ms`;
   const budget = shrinkExhausted ? ' Shrinking stopped at its step budget (options.shrinkStepsMax), so this piece may not be the smallest.' : '';
   return (
-    `Key ${formatKey(key.key)} is not linearizable: these ${piece.length} of its ${key.checked.length} operations${scope} ` +
-    `cannot be put in any order that respects both real time and the store's rules.${budget}`
+    `Key ${formatKey(key.key)} is not linearizable: no order of ${count} below (out of ${key.checked.length} on the key${scope}) ` +
+    `respects both real time and the store's rules.${budget}`
   );
 }
 
@@ -74,38 +75,62 @@ function explainDeepest(key: KeyHistory, piece: readonly KeyOperation[], minimal
   const blocked = piece[deepest.blocked]!;
   const shown = deepest.order.length <= ORDER_SHOWN_MAX ? deepest.order.map(label) : [...deepest.order.slice(0, 2).map(label), `… (${deepest.order.length} in all)`, ...deepest.order.slice(-ORDER_SHOWN_MAX + 3).map(label)];
   const order = deepest.order.length === 0 ? 'before any other operation' : `after ${shown.join(', ')}`;
-  const why =
-    whyRejected(deepest.state, blocked.op, { valueText: (value) => formatValue(key.values[value] ?? '?'), describe }) ??
-    versionOrderReason(piece, deepest, describe);
-  const facts = [
-    blocked.returnUs === null
-      ? `${describe(deepest.blocked)} must have taken effect before ${readerOf(piece, deepest.blocked)} responded (that get read the value only it writes), but cannot.`
-      : `${describe(deepest.blocked)} cannot take effect anywhere in its interval.`,
-    why === null
-      ? `The furthest the search got was to place it ${order}.`
-      : `At the latest point it could take effect (${order}), ${why}${writerCompletedBefore(piece, deepest.state, deepest.blocked)}.`,
-  ];
+  const context = { valueText: (value: number) => formatValue(key.values[value] ?? '?'), describe };
+  const placed = new Set(deepest.order);
+  const reason = (state: KeyState, position: number): string | null =>
+    whyRejected(state, piece[position]!.op, context) ?? versionOrderReason(piece, state, position, placed, describe);
+  const facts: string[] = [];
+  const reader = blocked.returnUs === null ? readerOf(piece, deepest.blocked) : -1;
+  const afterWrite = reader === -1 ? null : step(deepest.state, blocked.op, deepest.blocked);
+  if (reader !== -1) {
+    facts.push(`${describe(deepest.blocked)} must have taken effect before ${label(reader)} responded (that get read the value only it writes), but cannot.`);
+  } else {
+    facts.push(`${describe(deepest.blocked)} cannot take effect anywhere in its interval.`);
+  }
+  if (afterWrite !== null) {
+    // The write itself fits; what does not is the read of its value right after it.
+    placed.add(deepest.blocked);
+    const why = reason(afterWrite, reader);
+    facts.push(
+      why === null
+        ? `The furthest the search got was to place it ${order}.`
+        : `At the latest point it could take effect (${order}), it fits, but ${describe(reader)} cannot follow it: ${why}.`,
+    );
+  } else {
+    const why = reason(deepest.state, deepest.blocked);
+    facts.push(
+      why === null
+        ? `The furthest the search got was to place it ${order}.`
+        : `At the latest point it could take effect (${order}), ${why}${writerCompletedBefore(piece, deepest.state, deepest.blocked)}.`,
+    );
+  }
   const source = valueSource(key, blocked);
   if (source !== null) facts.push(source);
   return facts.join(' ');
 }
 
 /**
- * Why the search refused an op the model alone accepts: the search also places writes in the
- * order of their reported versions, and never raises the version past an unplaced one.
+ * Why the search refuses the op at `position` in `state` when the model alone accepts it: the
+ * search also places writes in the order of their reported versions, and never raises the
+ * version past that of a write not yet `placed`.
  */
-function versionOrderReason(piece: readonly KeyOperation[], deepest: DeepestPoint, describe: (position: number) => string): string | null {
-  const placed = new Set(deepest.order);
+function versionOrderReason(
+  piece: readonly KeyOperation[],
+  state: KeyState,
+  position: number,
+  placed: ReadonlySet<number>,
+  describe: (position: number) => string,
+): string | null {
   let lowest = -1;
   let lowestVersion = Infinity;
-  piece.forEach((operation, position) => {
+  piece.forEach((operation, other) => {
     const version = knownWriteVersion(operation.op);
-    if (placed.has(position) || position === deepest.blocked || version === VERSION_UNKNOWN || version >= lowestVersion) return;
-    lowest = position;
+    if (placed.has(other) || other === position || version === VERSION_UNKNOWN || version >= lowestVersion) return;
+    lowest = other;
     lowestVersion = version;
   });
   if (lowest === -1) return null;
-  const blocked = piece[deepest.blocked]!;
+  const blocked = piece[position]!;
   const op = blocked.op;
   const own = knownWriteVersion(op);
   const pending = `${describe(lowest)}, which got version ${lowestVersion} and has not taken effect yet`;
@@ -116,15 +141,15 @@ function versionOrderReason(piece: readonly KeyOperation[], deepest: DeepestPoin
       ? `it got version ${own}, and so did ${describe(lowest)}: two writes never share a version`
       : `it got version ${own}, but ${describe(lowest)} got the lower version ${lowestVersion}, so must take effect first${later}: versions increase along the order`;
   }
-  const after = step(deepest.state, op, -1);
+  const after = step(state, op, -1);
   if (after !== null && after.versionFloor >= lowestVersion) {
     return `it means the key's version is already ${after.versionFloor} or more, which leaves no room for ${pending}: versions increase along the order`;
   }
   return null;
 }
 
-/** For a write without a response that the search had to place by a deadline: the get that set it. */
-function readerOf(piece: readonly KeyOperation[], writer: number): string {
+/** For a write without a response that the search had to place by a deadline: the position of the get that set it, or -1. */
+function readerOf(piece: readonly KeyOperation[], writer: number): number {
   const { op, callUs } = piece[writer]!;
   const value = op.type === 'put-unknown' || op.type === 'cas-unknown' ? op.value : null;
   let reader = -1;
@@ -136,7 +161,7 @@ function readerOf(piece: readonly KeyOperation[], writer: number): string {
       readerReturnUs = operation.returnUs;
     }
   });
-  return reader === -1 ? 'a get of its value' : `#${reader + 1}`;
+  return reader;
 }
 
 function writerCompletedBefore(piece: readonly KeyOperation[], state: KeyState, blocked: number): string {

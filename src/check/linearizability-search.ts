@@ -18,19 +18,20 @@
 // Writes without a response that may be left out have no return event: they come in kinds of
 // interchangeable members (unknown-writes.ts), and a kind's earliest unplaced member is a
 // candidate once called (no later than the first return left). Beyond Porcupine:
-//   - Such a write W is placed only right before an op X that needs it: one that the state before
-//     W would refuse (a get of W's value, a cas expecting W's version, a delete needing the key W
-//     created …), or a cas mismatch (which may fix W's unknown version). Any linearization can be
-//     brought to that form: if X would also be legal without W, X is a read of the same value,
-//     which leaves the same state either way, or a write, which leaves the same state or a looser
-//     one (a lower version floor) — so W can be dropped, and the argument repeated. W is not even
-//     tried when nothing before the first return would become legal after it. A node whose next
-//     op is constrained this way is not cached (its failure says nothing about the same node
+//   - A write W without a response is placed only right before an op X that needs it: one that
+//     the state before W would refuse (a get of W's value, a cas expecting W's version, a delete
+//     needing the key W created …), or a cas mismatch (which may fix W's unknown version). Any
+//     linearization can be brought to that form: if X would also be legal without W, X is a read
+//     of the same value, which leaves the same state either way, or a write, which leaves the same
+//     state or a looser one (a lower version floor) — so W can be dropped if it is optional; and
+//     if it has a deadline, its value is read later, which X, a write, would have hidden. W is not
+//     even tried when nothing before the first return would become legal after it. A node whose
+//     next op is constrained this way is not cached (its failure says nothing about the same node
 //     unconstrained).
-//   - Each node tries the ops that must be placed first and those writes after, and before a node
-//     is cached it is looked up with each placed write of that sort left out: if that node was
-//     explored (and so failed) with the same state, this one fails too — the write could have
-//     stayed out.
+//   - Each node tries the ops that responded first, then the writes without a response, and
+//     before a node is cached it is looked up with each placed optional write left out: if that
+//     node was explored (and so failed) with the same state, this one fails too — the write could
+//     have stayed out.
 //   - Writes that reported their version are placed in version order, and a state whose version
 //     floor has reached the next reported version is abandoned at once (that write could never
 //     be placed after it). This is the model's rule, applied before it is too late to matter;
@@ -44,7 +45,7 @@
 //
 // Every walk step counts; the search gives up after `stepsMax`, so it never hangs.
 
-import { type KeyState, type ModelOp, INITIAL_STATE, VERSION_UNKNOWN, hashState, isRead, knownWriteVersion, sameState, step } from './kv-model.js';
+import { type KeyState, type ModelOp, INITIAL_STATE, VERSION_UNKNOWN, hashState, isRead, isUnknownOutcome, knownWriteVersion, sameState, step } from './kv-model.js';
 import { planUnknownWrites } from './unknown-writes.js';
 import { VisitedStates } from './visited-states.js';
 
@@ -90,6 +91,8 @@ export function searchLinearization(ops: readonly SearchOp[], stepsMax: number, 
   const model = ops.map((entry) => entry.op);
   const { mustPlaceByUs, kinds, kindOf } = planUnknownWrites(ops);
   const optional = Uint8Array.from(mustPlaceByUs, (byUs) => (byUs === null ? 1 : 0));
+  // Writes without a response: optional ones, and those with a deadline.
+  const unknown = Uint8Array.from(model, (op) => (isUnknownOutcome(op) ? 1 : 0));
   const callUs = Float64Array.from(ops, (entry) => entry.callUs);
   const returnUs = Float64Array.from(mustPlaceByUs, (byUs) => byUs ?? Infinity);
 
@@ -136,9 +139,10 @@ export function searchLinearization(ops: readonly SearchOp[], stepsMax: number, 
   let linearizedHash = 0;
   let steps = 0;
   let deepest: DeepestPoint | null = null;
-  // Walking the list of ops that must be placed (`node`), or — after reaching the return of
-  // `blocking` — the kinds of optional writes (`kind`).
-  let phase: 'must' | 'optional' = 'must';
+  // Walking the ops that responded in the list (`node`); then, after reaching the return of
+  // `blocking`, the writes without a response: those with a deadline in the list (`node` again),
+  // then the kinds of optional ones (`kind`).
+  let phase: 'responded' | 'deadline' | 'kinds' = 'responded';
   let blocking = NONE;
   let kind = 0;
 
@@ -182,9 +186,9 @@ export function searchLinearization(ops: readonly SearchOp[], stepsMax: number, 
     return false;
   };
 
-  // Entering the optional writes at a node: the ops that could need one of them placed now — the
-  // ops before `blocking`'s return that the state refuses (or cas mismatches, which may fix an
-  // unknown version), and the optional candidates it refuses (which another may enable).
+  // Entering the writes without a response at a node: the ops that could need one of them placed
+  // now — the ops before `blocking`'s return that the state refuses (or cas mismatches, which may
+  // fix an unknown version), and the unknown writes it refuses (which another may enable).
   const needers: number[] = [];
   const chained: number[] = [];
   const gatherNeeders = (): void => {
@@ -193,7 +197,11 @@ export function searchLinearization(ops: readonly SearchOp[], stepsMax: number, 
     for (let call = next[head]!; call !== NONE && (call & 1) === 0; call = next[call]!) {
       const op = call >> 1;
       steps++;
-      if (model[op]!.type === 'cas-mismatch' || step(state, model[op]!, op) === null) needers.push(op);
+      if (unknown[op] === 1) {
+        if (step(state, model[op]!, op) === null) chained.push(op);
+      } else if (model[op]!.type === 'cas-mismatch' || step(state, model[op]!, op) === null) {
+        needers.push(op);
+      }
     }
     for (let candidateKind = 0; candidateKind < kinds.length; candidateKind++) {
       const op = candidateOfKind(candidateKind);
@@ -218,7 +226,7 @@ export function searchLinearization(ops: readonly SearchOp[], stepsMax: number, 
     if (optional[op] === 1) placedOptional.push(op);
     state = after;
     lift(op);
-    phase = 'must';
+    phase = 'responded';
   };
   /**
    * Undoes choices until one that may be followed by another candidate, and sets the walk there
@@ -237,13 +245,13 @@ export function searchLinearization(ops: readonly SearchOp[], stepsMax: number, 
       if (frameCommitted[depth] === 0) {
         blocking = frameBlocking[depth]!;
         if (optional[op] === 1) {
-          phase = 'optional';
+          phase = 'kinds';
           kind = kindOf[op]! + 1;
-          gatherNeeders();
         } else {
-          phase = 'must';
+          phase = unknown[op] === 1 ? 'deadline' : 'responded';
           node = next[op * 2]!;
         }
+        if (phase !== 'responded') gatherNeeders();
         return true;
       }
     }
@@ -253,18 +261,28 @@ export function searchLinearization(ops: readonly SearchOp[], stepsMax: number, 
   for (;;) {
     if (++steps > stepsMax) return { verdict: 'budget-exhausted', steps, cacheEntries: visited.size };
     let op: number;
-    if (phase === 'must') {
+    if (phase === 'responded') {
       // The list ends with a return, so it runs out only when it is empty: everything is placed.
       if (node === NONE) return { verdict: 'linearizable', steps, cacheEntries: visited.size };
       if ((node & 1) === 1) {
-        phase = 'optional';
+        phase = 'deadline';
         blocking = node >> 1;
-        kind = 0;
+        node = next[head]!;
         gatherNeeders();
         continue;
       }
       op = node >> 1;
       node = next[node]!;
+      if (unknown[op] === 1) continue;
+    } else if (phase === 'deadline') {
+      if ((node & 1) === 1) {
+        phase = 'kinds';
+        kind = 0;
+        continue;
+      }
+      op = node >> 1;
+      node = next[node]!;
+      if (unknown[op] === 0) continue;
     } else {
       if (kind === kinds.length) {
         // No candidate left before the return of `blocking`, which had to be placed by then.
@@ -283,9 +301,9 @@ export function searchLinearization(ops: readonly SearchOp[], stepsMax: number, 
     const after = version === VERSION_UNKNOWN || version === knownVersions[knownPlaced] ? step(state, model[op]!, op) : null;
     // Refused by the model, or out of version order, or leaving no room for the next reported version.
     if (after === null || after.versionFloor >= knownVersions[version === VERSION_UNKNOWN ? knownPlaced : knownPlaced + 1]!) continue;
-    // The optional write just placed would not be needed by this op: see the header.
-    if (depth > 0 && optional[frameOp[depth - 1]!] === 1 && model[op]!.type !== 'cas-mismatch' && step(frameState[depth - 1]!, model[op]!, op) !== null) continue;
-    if (optional[op] === 1) {
+    // The unknown write just placed would not be needed by this op: see the header.
+    if (depth > 0 && unknown[frameOp[depth - 1]!] === 1 && model[op]!.type !== 'cas-mismatch' && step(frameState[depth - 1]!, model[op]!, op) !== null) continue;
+    if (unknown[op] === 1) {
       if (needed(op, after)) {
         push(op, after, false);
         node = next[head]!;
