@@ -24,10 +24,11 @@
 //     linearization can be brought to that form: if X would also be legal without W, X is a read
 //     of the same value, which leaves the same state either way, or a write, which leaves the same
 //     state or a looser one (a lower version floor) — so W can be dropped if it is optional; and
-//     if it has a deadline, its value is read later, which X, a write, would have hidden. W is not
-//     even tried when nothing before the first return would become legal after it. A node whose
-//     next op is constrained this way is not cached (its failure says nothing about the same node
-//     unconstrained).
+//     if it has a deadline, its value is read later, which X, a write, would have hidden. The same
+//     holds for a run of such writes and the op after it, against the state before the run. W is
+//     not even tried unless something before the first return could follow it (through more such
+//     writes, if need be). A node whose next op is constrained this way is not cached (its failure
+//     says nothing about the same node unconstrained).
 //   - Each node tries the ops that responded first, then the writes without a response, and
 //     before a node is cached it is looked up with each placed optional write left out: if that
 //     node was explored (and so failed) with the same state, this one fails too — the write could
@@ -133,6 +134,7 @@ export function searchLinearization(ops: readonly SearchOp[], stepsMax: number, 
   const frameState: KeyState[] = [];
   const frameCommitted = new Uint8Array(count);
   const frameBlocking = new Int32Array(count);
+  const frameBlockStart: KeyState[] = [];
   const placedOptional: number[] = [];
   let depth = 0;
   let state = INITIAL_STATE;
@@ -186,20 +188,36 @@ export function searchLinearization(ops: readonly SearchOp[], stepsMax: number, 
     return false;
   };
 
+  /**
+   * The state after `op` in `from`, or null if the model refuses it, or it is a write out of
+   * version order, or it leaves no room for the next reported version. (Unknown writes never
+   * change `knownPlaced`, so it holds for a state one of them led to as well.)
+   */
+  const accepted = (from: KeyState, op: number): KeyState | null => {
+    const version = writeVersion[op]!;
+    if (version !== VERSION_UNKNOWN && version !== knownVersions[knownPlaced]) return null;
+    const after = step(from, model[op]!, op);
+    if (after === null || after.versionFloor >= knownVersions[version === VERSION_UNKNOWN ? knownPlaced : knownPlaced + 1]!) return null;
+    return after;
+  };
+  /** The state before the run of unknown writes that ends the current order, if it ends with one. */
+  const blockStart = (): KeyState | null => (depth > 0 && unknown[frameOp[depth - 1]!] === 1 ? frameBlockStart[depth - 1]! : null);
   // Entering the writes without a response at a node: the ops that could need one of them placed
-  // now — the ops before `blocking`'s return that the state refuses (or cas mismatches, which may
-  // fix an unknown version), and the unknown writes it refuses (which another may enable).
+  // now — the ops before `blocking`'s return that the state before this run of unknown writes
+  // refuses (or cas mismatches, which may fix an unknown version), and the unknown writes the
+  // state refuses (which another may enable).
   const needers: number[] = [];
   const chained: number[] = [];
   const gatherNeeders = (): void => {
     needers.length = 0;
     chained.length = 0;
+    const before = blockStart() ?? state;
     for (let call = next[head]!; call !== NONE && (call & 1) === 0; call = next[call]!) {
       const op = call >> 1;
       steps++;
       if (unknown[op] === 1) {
         if (step(state, model[op]!, op) === null) chained.push(op);
-      } else if (model[op]!.type === 'cas-mismatch' || step(state, model[op]!, op) === null) {
+      } else if (model[op]!.type === 'cas-mismatch' || step(before, model[op]!, op) === null) {
         needers.push(op);
       }
     }
@@ -209,10 +227,26 @@ export function searchLinearization(ops: readonly SearchOp[], stepsMax: number, 
       if (op !== NONE && callUs[op]! <= returnUs[blocking]! && step(state, model[op]!, op) === null) chained.push(op);
     }
   };
+  /**
+   * Whether, after `write` (leading to `after`), some needer can follow — directly or after more
+   * of the chained unknown writes (each used once; every try counts as a step).
+   */
+  const chainUsed = new Uint8Array(count);
   const needed = (write: number, after: KeyState): boolean => {
-    for (const op of needers) if (step(after, model[op]!, op) !== null) return true;
-    for (const op of chained) if (op !== write && step(after, model[op]!, op) !== null) return true;
-    return false;
+    steps++;
+    for (const op of needers) if (accepted(after, op) !== null) return true;
+    chainUsed[write] = 1;
+    let found = false;
+    for (const op of chained) {
+      if (chainUsed[op] === 1) continue;
+      const further = accepted(after, op);
+      if (further !== null && needed(op, further)) {
+        found = true;
+        break;
+      }
+    }
+    chainUsed[write] = 0;
+    return found;
   };
 
   const push = (op: number, after: KeyState, committed: boolean): void => {
@@ -221,6 +255,7 @@ export function searchLinearization(ops: readonly SearchOp[], stepsMax: number, 
     frameState[depth] = state;
     frameCommitted[depth] = committed ? 1 : 0;
     frameBlocking[depth] = blocking;
+    if (unknown[op] === 1) frameBlockStart[depth] = blockStart() ?? state;
     depth++;
     if (writeVersion[op] !== VERSION_UNKNOWN) knownPlaced++;
     if (optional[op] === 1) placedOptional.push(op);
@@ -297,12 +332,13 @@ export function searchLinearization(ops: readonly SearchOp[], stepsMax: number, 
       if (op === NONE || callUs[op]! > returnUs[blocking]!) continue;
     }
 
-    const version = writeVersion[op]!;
-    const after = version === VERSION_UNKNOWN || version === knownVersions[knownPlaced] ? step(state, model[op]!, op) : null;
-    // Refused by the model, or out of version order, or leaving no room for the next reported version.
-    if (after === null || after.versionFloor >= knownVersions[version === VERSION_UNKNOWN ? knownPlaced : knownPlaced + 1]!) continue;
-    // The unknown write just placed would not be needed by this op: see the header.
-    if (depth > 0 && unknown[frameOp[depth - 1]!] === 1 && model[op]!.type !== 'cas-mismatch' && step(frameState[depth - 1]!, model[op]!, op) !== null) continue;
+    const after = accepted(state, op);
+    if (after === null) continue;
+    // The unknown write(s) just placed would not be needed by this op: see the header.
+    if (depth > 0 && unknown[frameOp[depth - 1]!] === 1 && model[op]!.type !== 'cas-mismatch') {
+      if (step(frameState[depth - 1]!, model[op]!, op) !== null) continue;
+      if (unknown[op] === 0 && step(frameBlockStart[depth - 1]!, model[op]!, op) !== null) continue;
+    }
     if (unknown[op] === 1) {
       if (needed(op, after)) {
         push(op, after, false);
