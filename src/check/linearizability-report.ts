@@ -10,7 +10,7 @@
 import { type CheckedOperation, type Operation, describeOperation, formatHistory, formatKey, formatMs, formatValue } from './kv-history.js';
 import { type KeyState, VERSION_UNKNOWN, knownWriteVersion, step, whyRejected } from './kv-model.js';
 import { type DeepestPoint, searchLinearization } from './linearizability-search.js';
-import { type KeyOperation, type TrialOperation, type TrialVerdict, searchOpsOf, shrinkFailure } from './linearizability-shrink.js';
+import { type KeyOperation, type TrialCheck, searchOpsOf, shrinkFailure } from './linearizability-shrink.js';
 
 /** One key's operations, as the checker holds them. */
 export interface KeyHistory {
@@ -34,10 +34,10 @@ const ORDER_SHOWN_MAX = 12;
 /** Shrinks `key`'s failing history within `shrinkStepsMax` search steps (each trial within `stepsMax`) and explains it. */
 export function reportFailure(history: readonly Operation[], key: KeyHistory, stepsMax: number, shrinkStepsMax: number): FailureReport {
   let shrinkSteps = 0;
-  const check = (trial: readonly TrialOperation[]): TrialVerdict => {
+  const check: TrialCheck = (trial, trialStepsMax = stepsMax) => {
     const budget = shrinkStepsMax - shrinkSteps;
     if (budget <= 0) return 'budget-exhausted';
-    const outcome = searchLinearization(searchOpsOf(trial), Math.min(stepsMax, budget), false);
+    const outcome = searchLinearization(searchOpsOf(trial), Math.min(trialStepsMax, budget), false);
     shrinkSteps += outcome.steps;
     if (outcome.verdict === 'not-linearizable') return 'fails';
     // A trial too hard to decide is not known to fail, so it is not taken.

@@ -73,7 +73,14 @@ function withoutRemovable(trial: readonly TrialOperation[], start: number, end: 
   return remaining;
 }
 
+/** 'passes' also when a trial could not be decided within its own budget (it is not known to fail). */
 export type TrialVerdict = 'fails' | 'passes' | 'budget-exhausted';
+
+/** Runs one trial within `stepsMax` search steps if given, charging the shrinking budget. */
+export type TrialCheck = (trial: readonly TrialOperation[], stepsMax?: number) => TrialVerdict;
+
+/** The budget for confirming that a piece passes: a linearizable piece is usually found to be so in a few steps per operation. */
+const QUICK_STEPS_PER_OPERATION = 20;
 
 export interface ShrunkHistory {
   readonly trial: readonly TrialOperation[];
@@ -112,7 +119,7 @@ function removeWhileFailing(initial: TrialOperation[], rule: RemovalRule): { tri
  * Shrinks a failing history (`operations`, which `check` says fails). `check` runs one trial
  * and charges its cost; once it answers 'budget-exhausted' shrinking stops with what it has.
  */
-export function shrinkFailure(operations: readonly KeyOperation[], check: (trial: readonly TrialOperation[]) => TrialVerdict): ShrunkHistory {
+export function shrinkFailure(operations: readonly KeyOperation[], check: TrialCheck): ShrunkHistory {
   // Shortest failing prefix: failure is monotone in the cut time, so a binary search over the
   // response times finds it. `high` always indexes a cut known to fail.
   const responseTimes = [...new Set(operations.flatMap((operation) => (operation.returnUs === null ? [] : [operation.returnUs])))].sort((a, b) => a - b);
@@ -142,7 +149,9 @@ export function shrinkFailure(operations: readonly KeyOperation[], check: (trial
   // version) and the culprits cannot have observed, as long as the piece still fails and would
   // pass without the culprits — so what is left is consistent on its own, and only the culprits'
   // answers cannot be placed. (A removal that broke something else — a delete whose put was taken
-  // out — would make the piece fail without the culprits too.)
+  // out — would make the piece fail without the culprits too.) The second condition is checked
+  // first, with a small budget: a piece that passes usually passes quickly, while proving that one
+  // fails means searching all of it.
   if (check(withoutCulprits(trial)) === 'passes') {
     const focused = removeWhileFailing(trial, {
       removable: (remaining, position) => {
@@ -153,10 +162,9 @@ export function shrinkFailure(operations: readonly KeyOperation[], check: (trial
         return !isReferredTo(ops, position) && !mayBeObserved(ops, position, culpritPositions(remaining));
       },
       accepts: (candidate) => {
-        const verdict = check(candidate);
-        if (verdict !== 'fails') return verdict;
-        const rest = check(withoutCulprits(candidate));
-        return rest === 'passes' ? 'fails' : rest === 'budget-exhausted' ? rest : 'passes';
+        const rest = check(withoutCulprits(candidate), candidate.length * QUICK_STEPS_PER_OPERATION);
+        if (rest !== 'passes') return rest === 'budget-exhausted' ? rest : 'passes';
+        return check(candidate);
       },
     });
     trial = focused.trial;

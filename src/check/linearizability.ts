@@ -71,33 +71,31 @@ function budgetOption(value: number | undefined, fallback: number, field: string
 }
 
 function partitionByKey(history: readonly Operation[]): Map<string, KeyHistory> {
-  const keys = new Map<string, KeyHistory>();
-  const valueIds = new Map<KeyHistory, Map<string, number>>();
+  const keys = new Map<string, { readonly entry: KeyHistory; readonly valueId: (value: string) => number }>();
   history.forEach((operation, index) => {
     const checked = checkOperation(operation, index);
     const key = checked.input.key;
-    let entry = keys.get(key);
-    if (entry === undefined) {
-      entry = { key, operations: [], checked: [], values: [] };
-      keys.set(key, entry);
-      valueIds.set(entry, new Map());
+    let found = keys.get(key);
+    if (found === undefined) {
+      const entry: KeyHistory = { key, operations: [], checked: [], values: [] };
+      const ids = new Map<string, number>();
+      const valueId = (value: string): number => {
+        let id = ids.get(value);
+        if (id === undefined) {
+          id = entry.values.length;
+          entry.values.push(value);
+          ids.set(value, id);
+        }
+        return id;
+      };
+      found = { entry, valueId };
+      keys.set(key, found);
     }
-    const ids = valueIds.get(entry)!;
-    const values = entry.values;
-    const valueId = (value: string): number => {
-      let id = ids.get(value);
-      if (id === undefined) {
-        id = values.length;
-        values.push(value);
-        ids.set(value, id);
-      }
-      return id;
-    };
-    entry.checked.push(checked);
-    const op = modelOpOf(checked, valueId);
-    if (op !== null) entry.operations.push({ index, op, callUs: operation.callUs, returnUs: operation.returnUs });
+    found.entry.checked.push(checked);
+    const op = modelOpOf(checked, found.valueId);
+    if (op !== null) found.entry.operations.push({ index, op, callUs: operation.callUs, returnUs: operation.returnUs });
   });
-  return keys;
+  return new Map([...keys].map(([key, { entry }]) => [key, entry]));
 }
 
 /**

@@ -44,7 +44,10 @@ export function planUnknownWrites(ops: readonly SearchOp[]): UnknownWritesPlan {
   for (const { op, returnUs } of ops) {
     const value = writtenValue(op);
     if (value !== null) writers.set(value, (writers.get(value) ?? 0) + 1);
-    if (op.type === 'get-value' && returnUs !== null) readsUs.set(op.value, [...(readsUs.get(op.value) ?? []), returnUs]);
+    if (op.type !== 'get-value' || returnUs === null) continue;
+    const reads = readsUs.get(op.value);
+    if (reads === undefined) readsUs.set(op.value, [returnUs]);
+    else reads.push(returnUs);
   }
   const mustPlaceByUs: (number | null)[] = [];
   const kindIndex = new Map<string, number>();
