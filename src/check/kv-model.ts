@@ -111,6 +111,11 @@ export function isRead(op: ModelOp): boolean {
   return op.type === 'get-absent' || op.type === 'get-value' || op.type === 'delete-absent' || op.type === 'cas-mismatch';
 }
 
+/** The value a put or a successful (or unknown) cas writes, else null. */
+export function writtenValue(op: ModelOp): number | null {
+  return op.type === 'put' || op.type === 'put-unknown' || op.type === 'cas-ok' || op.type === 'cas-unknown' ? op.value : null;
+}
+
 /** The version a write reports (a put, a successful cas, a delete that says it), else VERSION_UNKNOWN. */
 export function knownWriteVersion(op: ModelOp): number {
   return op.type === 'put' || op.type === 'cas-ok' || op.type === 'delete' ? op.version : VERSION_UNKNOWN;

@@ -8,7 +8,7 @@
 // began"); on a large piece it is still accurate, only less telling.
 
 import { type CheckedOperation, type Operation, describeOperation, formatHistory, formatKey, formatMs, formatValue } from './kv-history.js';
-import { type KeyState, VERSION_UNKNOWN, knownWriteVersion, step, whyRejected } from './kv-model.js';
+import { type KeyState, VERSION_UNKNOWN, knownWriteVersion, step, whyRejected, writtenValue } from './kv-model.js';
 import { type DeepestPoint, searchLinearization } from './linearizability-search.js';
 import { type KeyOperation, type TrialCheck, searchOpsOf, shrinkFailure } from './linearizability-shrink.js';
 
@@ -40,8 +40,8 @@ export function reportFailure(history: readonly Operation[], key: KeyHistory, st
     const outcome = searchLinearization(searchOpsOf(trial), Math.min(trialStepsMax, budget), false);
     shrinkSteps += outcome.steps;
     if (outcome.verdict === 'not-linearizable') return 'fails';
-    // A trial too hard to decide is not known to fail, so it is not taken.
-    return outcome.verdict === 'budget-exhausted' && shrinkSteps >= shrinkStepsMax ? 'budget-exhausted' : 'passes';
+    if (outcome.verdict === 'linearizable') return 'passes';
+    return shrinkSteps >= shrinkStepsMax ? 'budget-exhausted' : 'undecided';
   };
   const shrunk = shrinkFailure(key.operations, check);
   // The shrunk piece fails with the responses that came after the cut left out, so it fails with
@@ -151,7 +151,7 @@ function versionOrderReason(
 /** For a write without a response that the search had to place by a deadline: the position of the get that set it, or -1. */
 function readerOf(piece: readonly KeyOperation[], writer: number): number {
   const { op, callUs } = piece[writer]!;
-  const value = op.type === 'put-unknown' || op.type === 'cas-unknown' ? op.value : null;
+  const value = writtenValue(op);
   let reader = -1;
   let readerReturnUs = Infinity;
   piece.forEach((operation, position) => {

@@ -73,8 +73,8 @@ function withoutRemovable(trial: readonly TrialOperation[], start: number, end: 
   return remaining;
 }
 
-/** 'passes' also when a trial could not be decided within its own budget (it is not known to fail). */
-export type TrialVerdict = 'fails' | 'passes' | 'budget-exhausted';
+/** 'undecided': the trial ran out of its own steps; 'budget-exhausted': shrinking ran out of its steps. */
+export type TrialVerdict = 'fails' | 'passes' | 'undecided' | 'budget-exhausted';
 
 /** Runs one trial within `stepsMax` search steps if given, charging the shrinking budget. */
 export type TrialCheck = (trial: readonly TrialOperation[], stepsMax?: number) => TrialVerdict;
@@ -163,7 +163,7 @@ export function shrinkFailure(operations: readonly KeyOperation[], check: TrialC
       },
       accepts: (candidate) => {
         const rest = check(withoutCulprits(candidate), candidate.length * QUICK_STEPS_PER_OPERATION);
-        if (rest !== 'passes') return rest === 'budget-exhausted' ? rest : 'passes';
+        if (rest !== 'passes') return rest === 'budget-exhausted' ? rest : 'undecided';
         return check(candidate);
       },
     });

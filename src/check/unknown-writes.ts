@@ -14,7 +14,7 @@
 //     without any other operation noticing, so the search only ever places the earliest called
 //     member not yet placed — one candidate per kind instead of one per write.
 
-import type { ModelOp } from './kv-model.js';
+import { type ModelOp, writtenValue } from './kv-model.js';
 import type { SearchOp } from './linearizability-search.js';
 
 export interface UnknownWritesPlan {
@@ -24,10 +24,6 @@ export interface UnknownWritesPlan {
   readonly kinds: readonly (readonly number[])[];
   /** Per op: its kind's index, or -1 for an op that must be placed. */
   readonly kindOf: Int32Array;
-}
-
-function writtenValue(op: ModelOp): number | null {
-  return op.type === 'put' || op.type === 'put-unknown' || op.type === 'cas-ok' || op.type === 'cas-unknown' ? op.value : null;
 }
 
 function kindKey(op: ModelOp, valueRead: boolean, position: number): string {

@@ -24,20 +24,8 @@
 // only versions (which can only get looser), and the rest is unchanged — so if the piece without
 // W cannot be linearized, neither could the piece with it.
 
-import { type ModelOp, VERSION_UNKNOWN, isUnknownOutcome, knownWriteVersion } from './kv-model.js';
+import { type ModelOp, VERSION_UNKNOWN, isUnknownOutcome, knownWriteVersion, writtenValue } from './kv-model.js';
 import type { SearchOp } from './linearizability-search.js';
-
-function writtenValue(op: ModelOp): number | null {
-  switch (op.type) {
-    case 'put':
-    case 'put-unknown':
-    case 'cas-ok':
-    case 'cas-unknown':
-      return op.value;
-    default:
-      return null;
-  }
-}
 
 /** A write that responded, saying it took effect. */
 function tookEffect(op: ModelOp): boolean {
@@ -123,8 +111,7 @@ function observedAvoiding(ops: readonly SearchOp[], position: number, visiting: 
   }
   if (isDelete || version !== VERSION_UNKNOWN) return false;
   return unknownVersionRelied.some((other) => {
-    const op = ops[other]!.op;
-    const relied = op.type === 'get-value' ? op.version : casReliedVersion(op);
+    const relied = casReliedVersion(ops[other]!.op);
     return relied !== null && !accounted.has(relied) && counts(other);
   });
 }

@@ -433,10 +433,10 @@ function sequentialSteps(widenUsMax: number): fc.Arbitrary<SequentialStep[]> {
 }
 
 /** The sequential execution, each op's interval widened around its point (so the execution stays a valid order). */
-function planOf(steps: readonly SequentialStep[], noResponseAllowed: boolean): PlannedOperation[] {
+function planOf(steps: readonly SequentialStep[]): PlannedOperation[] {
   return steps.map((step, index) => {
     const pointUs = 10_000 * (index + 1);
-    const noResponse = noResponseAllowed && step.noResponse && step.command.type !== 'get';
+    const noResponse = step.noResponse && step.command.type !== 'get';
     return {
       command: step.command,
       clientId: index + 1,
@@ -453,7 +453,7 @@ describe('generated histories', () => {
   test('property: a sequential execution with widened intervals (some responses lost) is linearizable', () => {
     fc.assert(
       fc.property(sequentialSteps(40_000), (steps) => {
-        const { history: operations } = execute(planOf(steps, true));
+        const { history: operations } = execute(planOf(steps));
         const result = checkLinearizable(operations);
         if (result.ok !== true) throw new Error(result.ok === false ? result.explanation : result.reason);
       }),
@@ -464,7 +464,7 @@ describe('generated histories', () => {
   test('property: making a completed read return a value overwritten before it began is caught', () => {
     fc.assert(
       fc.property(sequentialSteps(6_000), fc.nat(), (steps, choice) => {
-        const { history: operations, writes } = execute(planOf(steps, true));
+        const { history: operations, writes } = execute(planOf(steps));
         // Candidates: a completed get, a write W of some value, and the next write after W on
         // that key, which completed before the get was called.
         const candidates: { read: number; value: string; version: number }[] = [];
@@ -589,7 +589,7 @@ describe('against a brute-force checker', () => {
     const changedAnswer = fc.record({ version: fc.integer({ min: -2, max: 2 }), value: fc.constantFrom('w0', 'w1', 'w2', 'w3'), flip: fc.boolean() });
     fc.assert(
       fc.property(sequentialSteps(15_000), fc.option(fc.tuple(fc.nat(), changedAnswer), { nil: null }), (steps, change) => {
-        const { history: operations } = execute(planOf(steps.slice(0, 8), true));
+        const { history: operations } = execute(planOf(steps.slice(0, 8)));
         const changed = change === null ? operations : operations.map((operation, index) => (index === change[0] % operations.length ? changeAnswer(operation, change[1]) : operation));
         const expected = linearizableByBruteForce(changed);
         const result = checkLinearizable(changed);
