@@ -43,7 +43,11 @@ export function reportFailure(history: readonly Operation[], key: KeyHistory, st
     if (outcome.verdict === 'linearizable') return 'passes';
     return shrinkSteps >= shrinkStepsMax ? 'budget-exhausted' : 'undecided';
   };
-  const shrunk = shrinkFailure(key.operations, check);
+  const spend = (steps: number): boolean => {
+    shrinkSteps += steps;
+    return shrinkSteps < shrinkStepsMax;
+  };
+  const shrunk = shrinkFailure(key.operations, check, spend);
   // The shrunk piece fails with the responses that came after the cut left out, so it fails with
   // them too (they only add constraints); shown with them, it reads as what happened.
   const piece = shrunk.trial.map(({ operation }) => operation).sort((a, b) => a.callUs - b.callUs);

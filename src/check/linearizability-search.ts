@@ -68,7 +68,11 @@ export type SearchOutcome =
   | { readonly verdict: 'linearizable'; readonly steps: number; readonly cacheEntries: number }
   /** `deepest` only when asked for. */
   | { readonly verdict: 'not-linearizable'; readonly steps: number; readonly deepest: DeepestPoint | null }
-  | { readonly verdict: 'budget-exhausted'; readonly steps: number; readonly cacheEntries: number };
+  /** `exhausted`: which bound stopped it — `stepsMax`, or the cache's memory (CACHE_BYTES_MAX). */
+  | { readonly verdict: 'budget-exhausted'; readonly exhausted: 'steps' | 'memory'; readonly steps: number; readonly cacheEntries: number };
+
+/** The most memory the cache of one search may take: a key with very many operations exhausts this before its steps. */
+export const CACHE_BYTES_MAX = 256 * 1024 * 1024;
 
 const NONE = -1;
 /** What backtrack answers when no choice is left to undo. */
@@ -294,7 +298,8 @@ export function searchLinearization(ops: readonly SearchOp[], stepsMax: number, 
   };
 
   for (;;) {
-    if (++steps > stepsMax) return { verdict: 'budget-exhausted', steps, cacheEntries: visited.size };
+    if (++steps > stepsMax) return { verdict: 'budget-exhausted', exhausted: 'steps', steps, cacheEntries: visited.size };
+    if (visited.bytes > CACHE_BYTES_MAX) return { verdict: 'budget-exhausted', exhausted: 'memory', steps, cacheEntries: visited.size };
     let op: number;
     if (phase === 'responded') {
       // The list ends with a return, so it runs out only when it is empty: everything is placed.

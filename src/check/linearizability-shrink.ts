@@ -64,10 +64,15 @@ interface RemovalRule {
   readonly accepts: (candidate: readonly TrialOperation[]) => TrialVerdict;
 }
 
-/** The trial without what `rule` lets go from positions [start, end), decided latest first (so an observer removed first frees the write it observed). */
-function withoutRemovable(trial: readonly TrialOperation[], start: number, end: number, rule: RemovalRule): TrialOperation[] {
+/**
+ * The trial without what `rule` lets go from positions [start, end), decided latest first (so an
+ * observer removed first frees the write it observed); null once `spend` says the budget is out
+ * (each decision looks at every operation left, and is charged so).
+ */
+function withoutRemovable(trial: readonly TrialOperation[], start: number, end: number, rule: RemovalRule, spend: (steps: number) => boolean): TrialOperation[] | null {
   let remaining = [...trial];
   for (let position = end - 1; position >= start; position--) {
+    if (!spend(remaining.length)) return null;
     if (rule.removable(remaining, position)) remaining = remaining.filter((_, other) => other !== position);
   }
   return remaining;
@@ -78,6 +83,9 @@ export type TrialVerdict = 'fails' | 'passes' | 'undecided' | 'budget-exhausted'
 
 /** Runs one trial within `stepsMax` search steps if given, charging the shrinking budget. */
 export type TrialCheck = (trial: readonly TrialOperation[], stepsMax?: number) => TrialVerdict;
+
+/** Charges other work to the shrinking budget; false once it is out. */
+export type Spend = (steps: number) => boolean;
 
 /** The budget for confirming that a piece passes: a linearizable piece is usually found to be so in a few steps per operation. */
 const QUICK_STEPS_PER_OPERATION = 20;
@@ -92,7 +100,7 @@ export interface ShrunkHistory {
  * Removal in chunks, halving (the first trials remove most of a long history at once), then one
  * at a time until a pass removes nothing. Returns the smaller trial and whether the budget ran out.
  */
-function removeWhileFailing(initial: TrialOperation[], rule: RemovalRule): { trial: TrialOperation[]; exhausted: boolean } {
+function removeWhileFailing(initial: TrialOperation[], rule: RemovalRule, spend: (steps: number) => boolean): { trial: TrialOperation[]; exhausted: boolean } {
   let trial = initial;
   let exhausted = false;
   let chunk = Math.max(1, Math.ceil(trial.length / 2));
@@ -101,7 +109,8 @@ function removeWhileFailing(initial: TrialOperation[], rule: RemovalRule): { tri
     removedInPass = false;
     for (let end = trial.length; end > 0 && !exhausted; end -= chunk) {
       const start = Math.max(0, end - chunk);
-      const candidate = withoutRemovable(trial, start, end, rule);
+      const candidate = withoutRemovable(trial, start, end, rule, spend);
+      if (candidate === null) return { trial, exhausted: true };
       if (candidate.length === trial.length) continue;
       const verdict = rule.accepts(candidate);
       exhausted = verdict === 'budget-exhausted';
@@ -117,9 +126,10 @@ function removeWhileFailing(initial: TrialOperation[], rule: RemovalRule): { tri
 
 /**
  * Shrinks a failing history (`operations`, which `check` says fails). `check` runs one trial
- * and charges its cost; once it answers 'budget-exhausted' shrinking stops with what it has.
+ * and charges its cost, `spend` charges the rest; once either says the budget is out, shrinking
+ * stops with what it has.
  */
-export function shrinkFailure(operations: readonly KeyOperation[], check: TrialCheck): ShrunkHistory {
+export function shrinkFailure(operations: readonly KeyOperation[], check: TrialCheck, spend: Spend): ShrunkHistory {
   // Shortest failing prefix: failure is monotone in the cut time, so a binary search over the
   // response times finds it. `high` always indexes a cut known to fail.
   const responseTimes = [...new Set(operations.flatMap((operation) => (operation.returnUs === null ? [] : [operation.returnUs])))].sort((a, b) => a - b);
@@ -166,7 +176,7 @@ export function shrinkFailure(operations: readonly KeyOperation[], check: TrialC
         if (rest !== 'passes') return rest === 'budget-exhausted' ? rest : 'undecided';
         return check(candidate);
       },
-    });
+    }, spend);
     trial = focused.trial;
     if (focused.exhausted) return { trial, cutUs: cut };
   }
@@ -178,6 +188,6 @@ export function shrinkFailure(operations: readonly KeyOperation[], check: TrialC
       return isRead(operation.op) || !mayBeObserved(searchOpsOf(remaining), position);
     },
     accepts: check,
-  }).trial;
+  }, spend).trial;
   return { trial, cutUs: cut };
 }

@@ -28,12 +28,13 @@
 // that the answer is 'unknown' with the reason, never a hang. Shrinking a failure has its own
 // budget (linearizability-report.ts), and a failure is reported even if shrinking runs out of it
 // (just less shrunk). Memory follows steps: the cache holds at most one entry per step, each a
-// bitset of the key's operations (n/8 bytes) and about 30 bytes more.
+// bitset of the key's operations (n/8 bytes) and 24 bytes more, and never more than
+// CACHE_BYTES_MAX (256 MiB) in all — past that the answer is 'unknown' too.
 
 import { type Operation, checkOperation, formatKey } from './kv-history.js';
 import { modelOpOf } from './kv-model.js';
 import { type KeyHistory, reportFailure } from './linearizability-report.js';
-import { searchLinearization } from './linearizability-search.js';
+import { CACHE_BYTES_MAX, searchLinearization } from './linearizability-search.js';
 
 export interface LinearizabilityOptions {
   /** Search steps allowed per key before the answer is 'unknown'. */
@@ -116,13 +117,16 @@ export function checkLinearizable(history: readonly Operation[], options: Linear
     if (outcome.verdict === 'budget-exhausted' && unknown === null) {
       // Keep going: a definite failure on another key is worth more than this 'unknown'.
       const withoutResponse = key.operations.filter((operation) => operation.returnUs === null).length;
+      const bound =
+        outcome.exhausted === 'steps'
+          ? `${stepsMax} steps (options.stepsMax) with ${outcome.cacheEntries} states cached`
+          : `${outcome.steps} steps, when its cache of ${outcome.cacheEntries} states reached ${CACHE_BYTES_MAX / 1024 / 1024} MiB`;
       unknown = {
         ok: 'unknown',
         key: key.key,
         reason:
           `the search for key ${formatKey(key.key)} (${key.operations.length} operations, ${withoutResponse} without a response) ` +
-          `gave up after ${stepsMax} steps (options.stepsMax) with ${outcome.cacheEntries} states cached: ` +
-          'too much concurrency to decide within the budget; raise stepsMax or check a shorter history',
+          `gave up after ${bound}: too much concurrency to decide within the budget; raise stepsMax or check a shorter history`,
       };
     }
   }

@@ -28,6 +28,11 @@ export class VisitedStates {
     return this.count;
   }
 
+  /** The memory the arrays take (they grow by doubling). */
+  get bytes(): number {
+    return this.chain.length * (4 + 4 + 8 + 8) + this.bits.byteLength;
+  }
+
   /** Whether the pair is there (`words` 32-bit words of bitset, `hash` as the caller computes it). */
   has(linearized: Uint32Array, hash: number, state: KeyState): boolean {
     const words = this.words;

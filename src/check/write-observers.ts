@@ -66,22 +66,33 @@ export function isReferredTo(ops: readonly SearchOp[], position: number): boolea
  * it; with `observers`, only the operations at those positions count as observers.
  */
 export function mayBeObserved(ops: readonly SearchOp[], position: number, observers?: ReadonlySet<number>): boolean {
-  return observedAvoiding(ops, position, new Set([position]), observers);
+  return observedWithin(ops, position, new Set([position]), new Set(), observers);
 }
+
+/** How deep the question "is that unknown observer observed in turn" is followed before it counts as yes. */
+const UNKNOWN_OBSERVER_DEPTH_MAX = 3;
 
 /**
  * An operation without a response counts as an observer only if it is observed in turn: if not,
- * it can be left out of any linearization together with W. `visiting` breaks cycles (a cycle
- * counts as observed).
+ * it can be left out of any linearization together with W. Asking that in turn is cut short,
+ * always towards "observed" (keeping a write is never wrong, only less small): `visiting` breaks
+ * cycles, the depth is bounded, and `observed` remembers the operations found observed.
  */
-function observedAvoiding(ops: readonly SearchOp[], position: number, visiting: Set<number>, observers: ReadonlySet<number> | undefined): boolean {
+function observedWithin(
+  ops: readonly SearchOp[],
+  position: number,
+  visiting: Set<number>,
+  observed: Set<number>,
+  observers: ReadonlySet<number> | undefined,
+): boolean {
   const counts = (other: number): boolean => {
-    if (!isUnknownOutcome(ops[other]!.op)) return true;
-    if (visiting.has(other)) return true;
+    if (!isUnknownOutcome(ops[other]!.op) || observed.has(other)) return true;
+    if (visiting.has(other) || visiting.size > UNKNOWN_OBSERVER_DEPTH_MAX) return true;
     visiting.add(other);
-    const observed = observedAvoiding(ops, other, visiting, undefined);
+    const result = observedWithin(ops, other, visiting, observed, undefined);
     visiting.delete(other);
-    return observed;
+    if (result) observed.add(other);
+    return result;
   };
   const write = ops[position]!;
   const value = writtenValue(write.op);

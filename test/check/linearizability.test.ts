@@ -526,40 +526,40 @@ describe('against a brute-force checker', () => {
    * `values` distinct values; one in `noResponseOneIn` operations gets no response.
    */
   const operationArbitrary = (values: readonly string[], noResponseOneIn: number): fc.Arbitrary<Operation> => {
-  const value = fc.constantFrom(...values);
-  const version = fc.integer({ min: 1, max: 6 });
-  const timing = fc.record({
-    clientId: fc.integer({ min: 1, max: 4 }),
-    callUs: fc.integer({ min: 0, max: 20 }),
-    durationUs: fc.option(fc.integer({ min: 0, max: 10 }), { nil: null, freq: noResponseOneIn - 1 }),
-  });
-  return fc
-    .tuple(
-      timing,
-      fc.oneof(
-        fc.record({ input: fc.record({ type: fc.constant('put' as const), key: fc.constant('k'), value }), output: fc.record({ version }) }),
-        fc.record({
-          input: fc.record({ type: fc.constant('get' as const), key: fc.constant('k') }),
-          output: fc.oneof(fc.constant({ found: false as const }), fc.record({ found: fc.constant(true as const), value, version })),
-        }),
-        fc.record({
-          input: fc.record({ type: fc.constant('delete' as const), key: fc.constant('k') }),
-          output: fc.oneof(
-            fc.constant({ deleted: false as const }),
-            fc.constant({ deleted: true as const }),
-            fc.record({ deleted: fc.constant(true as const), version }),
-          ),
-        }),
-        fc.record({
-          input: fc.record({ type: fc.constant('cas' as const), key: fc.constant('k'), expectedVersion: fc.integer({ min: 0, max: 4 }), value }),
-          output: fc.oneof(fc.record({ ok: fc.constant(true as const), version }), fc.record({ ok: fc.constant(false as const), currentVersion: fc.integer({ min: 0, max: 5 }) })),
-        }),
-      ),
-    )
-    .map(([{ clientId, callUs, durationUs }, { input, output }]) => {
-      const base = { clientId, callUs, input };
-      return (durationUs === null ? { ...base, returnUs: null, output: null } : { ...base, returnUs: callUs + durationUs, output }) as Operation;
+    const value = fc.constantFrom(...values);
+    const version = fc.integer({ min: 1, max: 6 });
+    const timing = fc.record({
+      clientId: fc.integer({ min: 1, max: 4 }),
+      callUs: fc.integer({ min: 0, max: 20 }),
+      durationUs: fc.option(fc.integer({ min: 0, max: 10 }), { nil: null, freq: noResponseOneIn - 1 }),
     });
+    return fc
+      .tuple(
+        timing,
+        fc.oneof(
+          fc.record({ input: fc.record({ type: fc.constant('put' as const), key: fc.constant('k'), value }), output: fc.record({ version }) }),
+          fc.record({
+            input: fc.record({ type: fc.constant('get' as const), key: fc.constant('k') }),
+            output: fc.oneof(fc.constant({ found: false as const }), fc.record({ found: fc.constant(true as const), value, version })),
+          }),
+          fc.record({
+            input: fc.record({ type: fc.constant('delete' as const), key: fc.constant('k') }),
+            output: fc.oneof(
+              fc.constant({ deleted: false as const }),
+              fc.constant({ deleted: true as const }),
+              fc.record({ deleted: fc.constant(true as const), version }),
+            ),
+          }),
+          fc.record({
+            input: fc.record({ type: fc.constant('cas' as const), key: fc.constant('k'), expectedVersion: fc.integer({ min: 0, max: 4 }), value }),
+            output: fc.oneof(fc.record({ ok: fc.constant(true as const), version }), fc.record({ ok: fc.constant(false as const), currentVersion: fc.integer({ min: 0, max: 5 }) })),
+          }),
+        ),
+      )
+      .map(([{ clientId, callUs, durationUs }, { input, output }]) => {
+        const base = { clientId, callUs, input };
+        return (durationUs === null ? { ...base, returnUs: null, output: null } : { ...base, returnUs: callUs + durationUs, output }) as Operation;
+      });
   };
 
   const sameVerdicts = (operation: fc.Arbitrary<Operation>, lengthMax: number, runs: number): void => {
