@@ -81,6 +81,10 @@ export interface ClusterStats {
   faultsInjected: number;
   /** Crashes that hit a node while a sync of its disk was in flight. */
   crashesDuringSync: number;
+  /** Restarts whose disk had lost entries the node had handed to its storage (unsynced at the crash). */
+  restartsAfterLostWrites: number;
+  /** …of which recovered entries of a term above the recovered hard state's (a Ready torn between its entries and its hard state). */
+  restartsFromTornTerm: number;
   leaseReads: number;
   firstLeaderAtUs: number | null;
 }
@@ -109,6 +113,10 @@ class NodeHost implements NodeObservation {
   armedTrap: { readonly trap: SyncCrashTrap; readonly shape: ReadyShape } | null = null;
   /** The highest index this incarnation applied (restart must recover a log that holds it). */
   appliedBeforeCrash = 0;
+  /** The last index handed to storage (written or not). */
+  handedOutLastIndex = 0;
+  /** What the last start recovered: hard state term and the log's last entry. */
+  lastRecovered: { readonly hardStateTerm: number; readonly lastIndex: number; readonly lastTerm: number } | null = null;
   // NodeObservation, refreshed after every event of this node.
   role: Role = 'follower';
   term = 0;
@@ -214,6 +222,8 @@ export class SimCluster implements SimEventLoop, SimWire {
       storageFailures: 0,
       faultsInjected: 0,
       crashesDuringSync: 0,
+      restartsAfterLostWrites: 0,
+      restartsFromTornTerm: 0,
       leaseReads: 0,
       firstLeaderAtUs: null,
     };
@@ -404,6 +414,11 @@ export class SimCluster implements SimEventLoop, SimWire {
           if (lastIndex < host.appliedBeforeCrash) {
             throw new InvariantViolation('durability', [host.id], `node ${host.id} applied index ${host.appliedBeforeCrash} before its crash, but its disk recovered a log ending at ${lastIndex}`);
           }
+          const lastEntry = recovered.entries[recovered.entries.length - 1];
+          host.lastRecovered = { hardStateTerm: recovered.hardState.term, lastIndex, lastTerm: lastEntry?.term ?? recovered.snapshot?.term ?? 0 };
+          if (lastIndex < host.handedOutLastIndex) this.stats.restartsAfterLostWrites++;
+          if (lastEntry !== undefined && lastEntry.term > recovered.hardState.term) this.stats.restartsFromTornTerm++;
+          host.handedOutLastIndex = lastIndex;
           const hash = this.invariants.stateMachineSafety.prefixHashAt(snapshotIndex) ?? 0;
           this.invariants.nodeStarted(host.id, { index: snapshotIndex, term: recovered.snapshot?.term ?? 0, hash }, recovered.entries, Math.max(recovered.hardState.commit, snapshotIndex), snapshotIndex);
           this.tracker.started(host.id, snapshotIndex, stateMachine);
@@ -466,7 +481,11 @@ export class SimCluster implements SimEventLoop, SimWire {
       const hash = this.invariants.stateMachineSafety.prefixHashAt(ready.snapshot.index) ?? 0;
       this.invariants.snapshotWritten(host.id, { index: ready.snapshot.index, term: ready.snapshot.term, hash });
     }
-    if (ready.entries.length > 0) this.invariants.logWritten(host.id, ready.entries);
+    if (ready.snapshot !== null) host.handedOutLastIndex = ready.snapshot.index;
+    if (ready.entries.length > 0) {
+      this.invariants.logWritten(host.id, ready.entries);
+      host.handedOutLastIndex = ready.entries[ready.entries.length - 1]!.index;
+    }
     const shape = readyShape(ready, host.writtenTerm);
     if (ready.hardState !== null) host.writtenTerm = ready.hardState.term;
     if (shape !== null && this.traps.length > 0) this.armTrapFor(host, shape);
@@ -850,6 +869,11 @@ export class SimCluster implements SimEventLoop, SimWire {
       lastIndex: host.lastIndex,
       snapshotIndex: host.snapshotIndex,
     };
+  }
+
+  /** What the node's last start recovered from its disk (null before any). */
+  lastRecovered(node: NodeId): { readonly hardStateTerm: number; readonly lastIndex: number; readonly lastTerm: number } | null {
+    return this.host(node).lastRecovered;
   }
 
   /** The running node object, for tests that drive it directly (null when down). */

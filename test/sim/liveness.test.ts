@@ -8,21 +8,21 @@ import { SimCluster } from '../../src/sim/cluster.js';
 import { clusterOptions } from '../../src/sim/cluster-options.js';
 import { awaitConvergence, awaitLeaderAndCommit, livenessBoundUs } from '../../src/sim/liveness.js';
 
-test('liveness: a healed cluster elects, commits a probe and converges within the bound', () => {
-  const cluster = new SimCluster(clusterOptions(61, { nodeCount: 5 }));
+test('liveness: a healed cluster elects, commits a probe and converges within the bound', async () => {
+  const cluster = await SimCluster.create(clusterOptions(61, { nodeCount: 5 }));
   const bound = livenessBoundUs(cluster);
-  const outcome = awaitLeaderAndCommit(cluster);
+  const outcome = await awaitLeaderAndCommit(cluster);
   assert.ok(outcome.leaderAfterUs >= 0 && outcome.leaderAfterUs <= outcome.commitAfterUs && outcome.commitAfterUs <= bound);
   assert.equal(outcome.probe.state, 'committed');
-  awaitConvergence(cluster, outcome.probe.index);
+  await awaitConvergence(cluster, outcome.probe.index);
   for (const node of cluster.nodeIds) assert.ok(cluster.hasApplied(node, outcome.probe.payloadId));
 });
 
-test('liveness: without a quorum the deadline passes and the violation says what state the cluster is in', () => {
-  const cluster = new SimCluster(clusterOptions(62, { nodeCount: 3 }));
+test('liveness: without a quorum the deadline passes and the violation says what state the cluster is in', async () => {
+  const cluster = await SimCluster.create(clusterOptions(62, { nodeCount: 3 }));
   cluster.isolate(1);
   cluster.isolate(2);
-  assert.throws(
+  await assert.rejects(
     () => awaitLeaderAndCommit(cluster, 2_000_000),
     (error: unknown) =>
       error instanceof InvariantViolation &&
@@ -31,12 +31,12 @@ test('liveness: without a quorum the deadline passes and the violation says what
   );
 });
 
-test('liveness: a node that cannot catch up fails convergence', () => {
-  const cluster = new SimCluster(clusterOptions(63, { nodeCount: 3 }));
-  const outcome = awaitLeaderAndCommit(cluster);
+test('liveness: a node that cannot catch up fails convergence', async () => {
+  const cluster = await SimCluster.create(clusterOptions(63, { nodeCount: 3 }));
+  const outcome = await awaitLeaderAndCommit(cluster);
   const follower = cluster.nodeIds.find((node) => node !== outcome.probe.node)!;
   cluster.isolate(follower);
-  for (let k = 0; k < 5; k++) cluster.propose(cluster.leader());
-  cluster.runFor(100_000);
-  assert.throws(() => awaitConvergence(cluster, outcome.probe.index + 5, 1_000_000), /liveness violated: every live node applies through index/);
+  for (let k = 0; k < 5; k++) await cluster.propose(cluster.leader());
+  await cluster.runFor(100_000);
+  await assert.rejects(() => awaitConvergence(cluster, outcome.probe.index + 5, 1_000_000), /liveness violated: every live node applies through index/);
 });

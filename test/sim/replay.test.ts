@@ -6,25 +6,25 @@ import assert from 'node:assert/strict';
 import { runRandomSeed, SimulationFailure } from '../../src/sim/random-run.js';
 import { runScenario, type Step } from '../../src/sim/scenario.js';
 
-test('the same seed twice gives the same full event trace (digest) and the same counters', () => {
+test('the same seed twice gives the same full event trace (digest) and the same counters', async () => {
   for (const seed of [5, 77, 901]) {
-    const first = runRandomSeed({ seed });
-    const second = runRandomSeed({ seed });
+    const first = await runRandomSeed({ seed });
+    const second = await runRandomSeed({ seed });
     assert.equal(first.digest, second.digest, `seed ${seed}`);
     assert.deepEqual(first.stats, second.stats);
     assert.equal(first.simulatedUs, second.simulatedUs);
   }
-  assert.notEqual(runRandomSeed({ seed: 5 }).digest, runRandomSeed({ seed: 6 }).digest);
+  assert.notEqual((await runRandomSeed({ seed: 5 })).digest, (await runRandomSeed({ seed: 6 })).digest);
 });
 
-test('a scenario replays exactly too', () => {
+test('a scenario replays exactly too', async () => {
   const steps: Step[] = [
     { do: 'network', faults: { lossProbability: 0.1, reorderProbability: 0.1, reorderDelayUsMax: 50_000 } },
     { do: 'repeat', times: 20, steps: [{ do: 'propose', count: 1, tag: 'x', via: 'random' }, { do: 'run-random', minMs: 0, maxMs: 50 }] },
     { do: 'expect-agreement' },
   ];
-  const first = runScenario('replay', { seed: 3, nodes: 5 }, steps);
-  const second = runScenario('replay', { seed: 3, nodes: 5 }, steps);
+  const first = await runScenario('replay', { seed: 3, nodes: 5 }, steps);
+  const second = await runScenario('replay', { seed: 3, nodes: 5 }, steps);
   assert.equal(first.digest, second.digest);
 });
 
@@ -36,11 +36,11 @@ test('a scenario replays exactly too', () => {
 const BROKEN_HOST_SEEDS = 40;
 const BROKEN_HOST_CAUGHT_AT_LEAST = 10;
 
-test('a broken host (acknowledges before fsync) is caught by the checkers on many seeds, and a failing seed reproduces exactly', () => {
+test('a broken host (acknowledges before fsync) is caught by the checkers on many seeds, and a failing seed reproduces exactly', async () => {
   const failures: SimulationFailure[] = [];
   for (let seed = 1; seed <= BROKEN_HOST_SEEDS; seed++) {
     try {
-      runRandomSeed({ seed, unsafeSendBeforePersist: true });
+      await runRandomSeed({ seed, unsafeSendBeforePersist: true });
     } catch (error) {
       if (!(error instanceof SimulationFailure)) throw error;
       failures.push(error);
@@ -57,7 +57,7 @@ test('a broken host (acknowledges before fsync) is caught by the checkers on man
   assert.ok(failure.traceLines.length > 0);
   let again: SimulationFailure | null = null;
   try {
-    runRandomSeed({ seed: failure.seed, unsafeSendBeforePersist: true });
+    await runRandomSeed({ seed: failure.seed, unsafeSendBeforePersist: true });
   } catch (error) {
     if (!(error instanceof SimulationFailure)) throw error;
     again = error;
@@ -67,5 +67,5 @@ test('a broken host (acknowledges before fsync) is caught by the checkers on man
   assert.equal(again.digest, failure.digest);
   assert.deepEqual(again.traceLines, failure.traceLines);
   // The same seeds with an honest host pass: the violations were the host's fault.
-  for (const { seed } of caught) runRandomSeed({ seed });
+  for (const { seed } of caught) await runRandomSeed({ seed });
 });

@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runScenario } from '../../src/sim/scenario.js';
 
-test('basic agreement: each proposal commits on every node, at consecutive indexes', () => {
-  runScenario('basic agreement', { seed: 10, nodes: 3 }, [
+test('basic agreement: each proposal commits on every node, at consecutive indexes', async () => {
+  await runScenario('basic agreement', { seed: 10, nodes: 3 }, [
     { do: 'expect-leader', withinMs: 1_000 },
     { do: 'propose', count: 1, tag: 'v1' },
     { do: 'expect-committed', tag: 'v1', withinMs: 200 },
@@ -18,8 +18,8 @@ test('basic agreement: each proposal commits on every node, at consecutive index
   ]);
 });
 
-test('agreement despite a failed follower, which catches up when it returns', () => {
-  runScenario('fail agree', { seed: 11, nodes: 3 }, [
+test('agreement despite a failed follower, which catches up when it returns', async () => {
+  await runScenario('fail agree', { seed: 11, nodes: 3 }, [
     { do: 'expect-leader', withinMs: 1_000, as: 'L' },
     { do: 'propose', count: 1, tag: 'before' },
     { do: 'expect-committed', tag: 'before', withinMs: 200 },
@@ -35,8 +35,8 @@ test('agreement despite a failed follower, which catches up when it returns', ()
   ]);
 });
 
-test('no agreement without a quorum: 3 of 5 cut off, the leader accepts but cannot commit', () => {
-  runScenario('fail no agree', { seed: 12, nodes: 5 }, [
+test('no agreement without a quorum: 3 of 5 cut off, the leader accepts but cannot commit', async () => {
+  await runScenario('fail no agree', { seed: 12, nodes: 5 }, [
     { do: 'expect-leader', withinMs: 1_000, as: 'L' },
     { do: 'pick', as: ['A', 'B', 'C'], except: ['L'] },
     { do: 'isolate', node: 'A' },
@@ -55,8 +55,8 @@ test('no agreement without a quorum: 3 of 5 cut off, the leader accepts but cann
   ]);
 });
 
-test('concurrent proposals: 50 at once all commit, each at its own index, in order', () => {
-  runScenario('concurrent proposals', { seed: 13, nodes: 5 }, [
+test('concurrent proposals: 50 at once all commit, each at its own index, in order', async () => {
+  await runScenario('concurrent proposals', { seed: 13, nodes: 5 }, [
     { do: 'expect-leader', withinMs: 1_000 },
     { do: 'propose', count: 50, tag: 'burst' },
     { do: 'expect-committed', tag: 'burst', withinMs: 1_000 },
@@ -68,8 +68,8 @@ test('concurrent proposals: 50 at once all commit, each at its own index, in ord
   ]);
 });
 
-test('a partitioned old leader: its uncommitted entries are overwritten when it rejoins', () => {
-  const result = runScenario('rejoin', { seed: 14, nodes: 3 }, [
+test('a partitioned old leader: its uncommitted entries are overwritten when it rejoins', async () => {
+  const result = await runScenario('rejoin', { seed: 14, nodes: 3 }, [
     { do: 'expect-leader', withinMs: 1_000, as: 'L1' },
     { do: 'propose', count: 1, tag: 'first' },
     { do: 'expect-committed', tag: 'first', withinMs: 200 },

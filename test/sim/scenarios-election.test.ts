@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runScenario } from '../../src/sim/scenario.js';
 
-test('initial election: three nodes elect one leader and keep it on a reliable network', () => {
-  const result = runScenario('initial election', { seed: 1, nodes: 3 }, [
+test('initial election: three nodes elect one leader and keep it on a reliable network', async () => {
+  const result = await runScenario('initial election', { seed: 1, nodes: 3 }, [
     { do: 'expect-leader', withinMs: 1_000, as: 'L' },
     { do: 'run', ms: 50 },
     { do: 'expect', that: 'every node is in the leader\'s term', holds: (view) => view.cluster.nodeIds.every((node) => view.cluster.nodeView(node).term === view.cluster.nodeView(view.node('L')).term) },
@@ -15,8 +15,8 @@ test('initial election: three nodes elect one leader and keep it on a reliable n
   assert.equal(result.cluster.invariants.electionSafety.electionsWon, 1);
 });
 
-test('re-election after the leader is cut off, and no leader without a quorum', () => {
-  runScenario('re-election', { seed: 2, nodes: 3 }, [
+test('re-election after the leader is cut off, and no leader without a quorum', async () => {
+  await runScenario('re-election', { seed: 2, nodes: 3 }, [
     { do: 'expect-leader', withinMs: 1_000, as: 'L1' },
     { do: 'isolate', node: 'L1' },
     { do: 'expect-leader', withinMs: 1_000, not: 'L1', as: 'L2' },
@@ -39,8 +39,8 @@ test('re-election after the leader is cut off, and no leader without a quorum', 
   ]);
 });
 
-test('many elections: 7 nodes, 10 rounds of 3 random nodes cut off; the majority always elects', () => {
-  const result = runScenario('many elections', { seed: 3, nodes: 7 }, [
+test('many elections: 7 nodes, 10 rounds of 3 random nodes cut off; the majority always elects', async () => {
+  const result = await runScenario('many elections', { seed: 3, nodes: 7 }, [
     { do: 'expect-leader', withinMs: 1_000 },
     {
       do: 'repeat',
@@ -63,8 +63,8 @@ test('many elections: 7 nodes, 10 rounds of 3 random nodes cut off; the majority
   assert.ok(result.cluster.invariants.electionSafety.electionsWon >= 2, 'some rounds cut off the leader and forced an election');
 });
 
-test('pre-vote: a node cut off and rejoining does not depose a healthy leader', () => {
-  runScenario('pre-vote keeps a partitioned node from disrupting', { seed: 4, nodes: 3, raft: { preVote: true, checkQuorum: true } }, [
+test('pre-vote: a node cut off and rejoining does not depose a healthy leader', async () => {
+  await runScenario('pre-vote keeps a partitioned node from disrupting', { seed: 4, nodes: 3, raft: { preVote: true, checkQuorum: true } }, [
     { do: 'expect-leader', withinMs: 1_000, as: 'L' },
     { do: 'pick', as: ['F'], except: ['L'] },
     { do: 'isolate', node: 'F' },
@@ -75,8 +75,8 @@ test('pre-vote: a node cut off and rejoining does not depose a healthy leader', 
   ]);
 });
 
-test('check-quorum: a leader that stops hearing from a majority steps down; a one-way cut cannot keep it in power', () => {
-  runScenario('check quorum', { seed: 5, nodes: 3, raft: { preVote: true, checkQuorum: true } }, [
+test('check-quorum: a leader that stops hearing from a majority steps down; a one-way cut cannot keep it in power', async () => {
+  await runScenario('check quorum', { seed: 5, nodes: 3, raft: { preVote: true, checkQuorum: true } }, [
     { do: 'expect-leader', withinMs: 1_000, as: 'L1' },
     { do: 'pick', as: ['F', 'G'], except: ['L1'] },
     // The leader still reaches its followers, but their answers never come back.

@@ -27,8 +27,8 @@ const FOLLOWERS = NODES - 1;
 const TICK_MS = DEFAULT_CLUSTER_OPTIONS.tickUs / 1000;
 const IDLE_SECOND_BOUND = 2 * FOLLOWERS * Math.ceil(1000 / (TICK_MS * (1 - DEFAULT_CLUSTER_OPTIONS.clockDriftMax) * DEFAULT_SWITCHES.heartbeatTicks));
 
-test('message counts: to elect a leader, to commit 10 entries, per idle second', (t) => {
-  const result = runScenario('message counts', { seed: 50, nodes: NODES }, [
+test('message counts: to elect a leader, to commit 10 entries, per idle second', async (t) => {
+  const result = await runScenario('message counts', { seed: 50, nodes: NODES }, [
     { do: 'mark', name: 'start' },
     { do: 'expect-leader', withinMs: 1_000 },
     { do: 'expect-messages', since: 'start', types: ['PreVote', 'PreVoteResponse', 'Vote', 'VoteResponse'], atMost: 2 * 4 * FOLLOWERS, label: 'elect' },
@@ -54,8 +54,8 @@ test('message counts: to elect a leader, to commit 10 entries, per idle second',
   assert.equal(result.measurements.get('commit a batch of 64 (appends with entries) (entries per append)'), 64, 'the whole batch in one append per follower');
 });
 
-test('fast backup: two stale partitions with 50 uncommitted entries each are repaired with few rejections', (t) => {
-  const result = runScenario('fast backup', { seed: 51, nodes: 5 }, [
+test('fast backup: two stale partitions with 50 uncommitted entries each are repaired with few rejections', async (t) => {
+  const result = await runScenario('fast backup', { seed: 51, nodes: 5 }, [
     { do: 'expect-leader', withinMs: 1_000, as: 'L1' },
     { do: 'propose', count: 1, tag: 'warm-up' },
     { do: 'expect-committed', tag: 'warm-up', withinMs: 500 },

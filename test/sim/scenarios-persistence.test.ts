@@ -5,8 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runScenario, type Step } from '../../src/sim/scenario.js';
 
-test('persistence: crash and restart of all nodes keeps every committed entry', () => {
-  const result = runScenario('crash all', { seed: 20, nodes: 3 }, [
+test('persistence: crash and restart of all nodes keeps every committed entry', async () => {
+  const result = await runScenario('crash all', { seed: 20, nodes: 3 }, [
     { do: 'expect-leader', withinMs: 1_000 },
     { do: 'propose', count: 5, tag: 'a' },
     { do: 'expect-committed', tag: 'a', withinMs: 500 },
@@ -27,8 +27,8 @@ test('persistence: crash and restart of all nodes keeps every committed entry', 
   assert.equal(result.stats.restarts, 6);
 });
 
-test('persistence: the leader crashes, a new one takes over, the old one returns and catches up', () => {
-  runScenario('crash leader', { seed: 21, nodes: 3 }, [
+test('persistence: the leader crashes, a new one takes over, the old one returns and catches up', async () => {
+  await runScenario('crash leader', { seed: 21, nodes: 3 }, [
     { do: 'expect-leader', withinMs: 1_000, as: 'L1' },
     { do: 'propose', count: 3, tag: 'a' },
     { do: 'expect-committed', tag: 'a', withinMs: 500 },
@@ -47,7 +47,7 @@ test('persistence: the leader crashes, a new one takes over, the old one returns
   ]);
 });
 
-test('persistence: a minority crashes again and again while clients propose', () => {
+test('persistence: a minority crashes again and again while clients propose', async () => {
   const round: Step[] = [
     { do: 'pick', as: ['X', 'Y'] },
     { do: 'crash', node: 'X' },
@@ -59,7 +59,7 @@ test('persistence: a minority crashes again and again while clients propose', ()
     { do: 'restart', node: 'Y' },
     { do: 'run-random', minMs: 0, maxMs: 200 },
   ];
-  runScenario('crash minority', { seed: 22, nodes: 5 }, [
+  await runScenario('crash minority', { seed: 22, nodes: 5 }, [
     { do: 'expect-leader', withinMs: 1_000 },
     { do: 'repeat', times: 8, steps: round },
     { do: 'expect-agreement' },

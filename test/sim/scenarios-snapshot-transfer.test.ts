@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runScenario } from '../../src/sim/scenario.js';
 
-test('snapshot install: a follower that missed entries the others compacted away catches up by snapshot', () => {
-  const result = runScenario('snapshot install', { seed: 40, nodes: 3 }, [
+test('snapshot install: a follower that missed entries the others compacted away catches up by snapshot', async () => {
+  const result = await runScenario('snapshot install', { seed: 40, nodes: 3 }, [
     { do: 'expect-leader', withinMs: 1_000, as: 'L' },
     { do: 'pick', as: ['F', 'G'], except: ['L'] },
     { do: 'isolate', node: 'F' },
@@ -29,8 +29,8 @@ test('snapshot install: a follower that missed entries the others compacted away
   assert.ok(result.stats.snapshotsInstalled >= 1);
 });
 
-test('a follower whose whole inflight window was lost, and whose entries were then compacted, recovers by snapshot (sim bug 1)', () => {
-  runScenario('lost window then compaction', { seed: 42, nodes: 3, raft: { inflightMax: 2, batchEntriesMax: 1 } }, [
+test('a follower whose whole inflight window was lost, and whose entries were then compacted, recovers by snapshot (sim bug 1)', async () => {
+  await runScenario('lost window then compaction', { seed: 42, nodes: 3, raft: { inflightMax: 2, batchEntriesMax: 1 } }, [
     { do: 'expect-leader', withinMs: 1_000, as: 'L' },
     { do: 'pick', as: ['F', 'G'], except: ['L'] },
     { do: 'propose', count: 3, tag: 'warm-up' },
@@ -46,8 +46,8 @@ test('a follower whose whole inflight window was lost, and whose entries were th
   ]);
 });
 
-test('leadership transfer under load: the target takes over, nothing acknowledged is lost', () => {
-  const result = runScenario('transfer under load', { seed: 41, nodes: 5 }, [
+test('leadership transfer under load: the target takes over, nothing acknowledged is lost', async () => {
+  const result = await runScenario('transfer under load', { seed: 41, nodes: 5 }, [
     { do: 'expect-leader', withinMs: 1_000, as: 'L1' },
     { do: 'pick', as: ['T'], except: ['L1'] },
     { do: 'repeat', times: 10, steps: [{ do: 'propose', count: 5, tag: 'before' }, { do: 'run', ms: 2 }] },
