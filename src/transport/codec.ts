@@ -411,14 +411,17 @@ export async function encodeMessageAsync(message: Message, options?: MessageEnco
  * decompressed block in the reason, since the receiver has no other way to point at them.
  */
 class MessageReader {
+  /** A plain Uint8Array over the input: its subarray() makes plain views (a Buffer's makes Buffers, more slowly). */
+  readonly bytes: Uint8Array;
   offset: number;
   constructor(
-    readonly bytes: Uint8Array,
+    bytes: Uint8Array,
     offset: number,
     readonly end: number,
     private readonly blockOffset: number,
     private readonly blockCodec: string,
   ) {
+    this.bytes = Object.getPrototypeOf(bytes) === Uint8Array.prototype ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.offset = offset;
   }
 
@@ -457,10 +460,9 @@ class MessageReader {
   }
   /** A plain Uint8Array view of the next `length` bytes (checked by the caller). */
   view(length: number): Uint8Array {
-    const bytes = this.bytes;
-    const view = new Uint8Array(bytes.buffer, bytes.byteOffset + this.offset, length);
-    this.offset += length;
-    return view;
+    const start = this.offset;
+    this.offset = start + length;
+    return this.bytes.subarray(start, start + length);
   }
   expectEnd(): void {
     if (this.offset !== this.end) this.fail('end', this.offset, `${this.end - this.offset} unexpected trailing bytes`);
@@ -656,7 +658,7 @@ function decodeEntries(reader: MessageReader, pending: PendingBlock): Entry[] {
     if (length > reader.end - dataOffset) {
       reader.fail('entries data length', lengthAt, `entry ${i} says ${length} bytes but only ${reader.end - dataOffset} remain in the block`);
     }
-    entries[i] = { term: terms[i]!, index: firstIndex + i, data: new Uint8Array(bytes.buffer, bytes.byteOffset + dataOffset, length) };
+    entries[i] = { term: terms[i]!, index: firstIndex + i, data: bytes.subarray(dataOffset, dataOffset + length) };
     dataOffset += length;
   }
   reader.offset = dataOffset;
