@@ -141,6 +141,10 @@ export function validateMessage(candidate: unknown): Message {
       if (prevLogIndex === 0 && prevLogTerm !== 0) throw new MessageValidationError('prevLogTerm', 'must be 0 when prevLogIndex is 0');
       requireCount(candidate, 'commit');
       validateEntries(candidate, prevLogIndex, prevLogTerm, term);
+      // Index arithmetic is exact only below 2^53: the last entry's index must stay a safe integer.
+      if (prevLogIndex + (candidate['entries'] as unknown[]).length > Number.MAX_SAFE_INTEGER) {
+        throw new MessageValidationError('entries', `the last entry's index would pass 2^53 − 1 (prevLogIndex ${prevLogIndex})`);
+      }
       break;
     }
     case 'AppendEntriesResponse':

@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Message, NodeId } from '../raft/types.js';
+import { encodedMessageBytes } from '../transport/codec.js';
 import { createPrng } from '../random/prng.js';
 import { MemoryNetwork } from '../transport/memory.js';
 import { KvNode, type NodeObserver } from './node.js';
@@ -21,7 +22,7 @@ export interface EmbeddedClusterOptions {
   readonly latencyUs?: number;
   readonly jitterUs?: number;
   readonly seed?: number;
-  /** Bytes a message takes on the wire; default: the transport codec's size. */
+  /** Bytes a message takes on the wire; default: the binary codec's exact size (src/transport/codec.ts). */
   readonly sizeOf?: (message: Message) => number;
   readonly runtime?: NodeRuntime;
   readonly observer?: (id: NodeId) => NodeObserver;
@@ -43,7 +44,7 @@ export class EmbeddedCluster {
       latencyUs: options.latencyUs ?? 0,
       jitterUs: options.jitterUs ?? 0,
       prng: createPrng(options.seed ?? 1),
-      sizeOf: options.sizeOf ?? estimateMessageBytes,
+      sizeOf: options.sizeOf ?? encodedMessageBytes,
     });
     for (const nodeOptions of this.nodeOptions) {
       const node = new KvNode(nodeOptions, this.network.endpoint(nodeOptions.id), options.runtime ?? realRuntime, options.observer?.(nodeOptions.id));
@@ -111,18 +112,4 @@ export class EmbeddedCluster {
     this.network.close();
     if (this.ownsDataDir) await rm(this.dataDir, { recursive: true, force: true });
   }
-}
-
-/**
- * A message's size on the wire, until the binary codec counts it exactly: fixed fields as u64,
- * entries as term + length + data.
- */
-export function estimateMessageBytes(message: Message): number {
-  const header = 2 + 3 * 8;
-  if (message.type === 'AppendEntries') {
-    let bytes = header + 4 * 8 + 4;
-    for (const entry of message.entries) bytes += 8 + 4 + entry.data.length;
-    return bytes;
-  }
-  return header + 4 * 8;
 }

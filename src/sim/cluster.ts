@@ -19,7 +19,7 @@ import type { Message, MessageType, NodeId, Ready, Role, TransferResult } from '
 import { KvNode, type NodeObserver, type NodeReply } from '../server/node.js';
 import { resolveNodeOptions, type NodeOptions } from '../server/node-options.js';
 import type { TransportHandler } from '../transport/transport.js';
-import { estimateMessageBytes } from '../server/embedded-cluster.js';
+import { encodedMessageBytes } from '../transport/codec.js';
 import { ApplyTracker, encodePayload } from './apply-tracker.js';
 import type { ClusterOptions } from './cluster-options.js';
 import { describeShape, readyFits, readyShape, SYNC_CRASH_TRAPS_MAX, type ReadyShape, type SyncCrashPlan, type SyncCrashTrap } from './crash-traps.js';
@@ -522,7 +522,7 @@ export class SimCluster implements SimEventLoop, SimWire {
   }
 
   sizeOf(message: Message): number {
-    return estimateMessageBytes(message);
+    return encodedMessageBytes(message);
   }
 
   // -------------------------------------------------------------------------------------------
