@@ -1055,8 +1055,13 @@ export class RaftNode {
       } catch (error) {
         if (!(error instanceof LogUnavailableError)) throw error;
         // A snapshot helps only if the follower lacks it; otherwise the entries after it are what
-        // storage cannot give: try again at the next heartbeat rather than loop on snapshots.
-        if (this.log.snapshot.index <= peerProgress.matchIndex) return false;
+        // storage cannot give: pause the follower until its next heartbeat answer rather than
+        // loop (hasReady would otherwise stay true with nothing to send).
+        if (this.log.snapshot.index <= peerProgress.matchIndex) {
+          if (peerProgress.state === 'replicate') peerProgress.becomeProbe();
+          peerProgress.probeSent = true;
+          return false;
+        }
         return this.sendSnapshot(peer, peerProgress);
       }
     }

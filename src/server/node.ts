@@ -25,6 +25,7 @@ import type { InstallSnapshotRequest, Message, NodeId, RaftConfig, RaftStatus, R
 import { RaftNode } from '../raft/raft.js';
 import { createPrng } from '../random/prng.js';
 import { Storage, type RecoveredState } from '../storage/storage.js';
+import type { SnapshotInfo } from '../storage/snapshot-store.js';
 import type { StorageCountersSnapshot } from '../storage/counters.js';
 import { StorageCorruptionError, StorageFormatError, StorageIoError } from '../storage/errors.js';
 import { KvStateMachine, type ApplyResult } from '../kv/state-machine.js';
@@ -163,6 +164,11 @@ export class KvNode {
   private completionChain: Promise<void> = Promise.resolve();
   private stagedSnapshot: StagedSnapshot | null = null;
   private snapshotInProgress = false;
+  /**
+   * While a snapshot is being saved (taken here or received), later writes wait for it: storage
+   * must see writes in Ready order, and a snapshot's save is asynchronous before its log marker.
+   */
+  private writeBarrier: Promise<void> | null = null;
   private lastSnapshotIndex = 0;
   private leaderHint: NodeId = 0;
 
@@ -196,13 +202,26 @@ export class KvNode {
   // Life cycle.
   // -------------------------------------------------------------------------------------------
 
-  /** Opens storage, restores the state machine from the newest snapshot, builds the core, starts ticking. */
+  /**
+   * Opens storage, restores the state machine from the newest snapshot, builds the core, starts
+   * ticking. A disk fault while opening (full, failing) does not throw: the node stays down and
+   * retries after storageRecoveryMs, as after a fault while running. Anything else throws.
+   */
   async start(): Promise<void> {
     if (this.state === 'running') throw new Error(`node ${this.id} is already running`);
     this.incarnation += 1;
     const incarnation = this.incarnation;
     const options = this.options;
-    const { storage, recovered } = await Storage.open(options.dataDir, options.storage);
+    let opened: Awaited<ReturnType<typeof Storage.open>>;
+    try {
+      opened = await Storage.open(options.dataDir, options.storage);
+    } catch (error) {
+      if (!(error instanceof Error) || !isStorageFault(error) || incarnation !== this.incarnation) throw error;
+      this.state = 'running';
+      this.failStorage(error);
+      return;
+    }
+    const { storage, recovered } = opened;
     if (incarnation !== this.incarnation) {
       await storage.close().catch(() => undefined);
       return;
@@ -229,6 +248,7 @@ export class KvNode {
     this.completionChain = Promise.resolve();
     this.stagedSnapshot = null;
     this.snapshotInProgress = false;
+    this.writeBarrier = null;
     this.state = 'running';
     this.transport.start(this.transportHandler(incarnation));
     this.ticksStartMs = this.runtime.nowMs();
@@ -479,22 +499,25 @@ export class KvNode {
     if (this.options.testOnlyAcknowledgeBeforePersist) this.sendAll(ready.messagesAfterPersist);
 
     let persisted: Promise<void>;
+    let staged: StagedSnapshot | null = null;
     if (ready.snapshot !== null) {
       const meta = ready.snapshot;
-      const staged = this.stagedSnapshot;
+      staged = this.stagedSnapshot;
+      this.stagedSnapshot = null;
       if (staged === null || staged.meta.index !== meta.index || staged.meta.term !== meta.term) {
-        this.failStorage(new Error(`node ${this.id}: the core asks to install snapshot ${meta.index}/t${meta.term} but the host holds ${staged === null ? 'none' : `${staged.meta.index}/t${staged.meta.term}`}`));
+        this.failed(new Error(`node ${this.id}: the core asks to install snapshot ${meta.index}/t${meta.term} but the host holds ${staged === null ? 'none' : `${staged.meta.index}/t${staged.meta.term}`}`));
         return;
       }
-      persisted = storage
-        .saveSnapshot(meta, iterate(staged.body))
-        .then((info) => {
+      const body = staged.body;
+      persisted = this.saveSnapshotInOrder(meta, () => iterate(body)).then((info) => {
+        if (info !== null) {
           this.counters.snapshotBytesRaw += info.bodyRawBytes;
           this.counters.snapshotBytesStored += info.bodyStoredBytes;
-          return ready.entries.length > 0 || ready.hardState !== null ? storage.append(ready.entries, ready.hardState) : undefined;
-        });
+        }
+        return ready.entries.length > 0 || ready.hardState !== null ? storage.append(ready.entries, ready.hardState) : undefined;
+      });
     } else if (ready.entries.length > 0 || ready.hardState !== null) {
-      persisted = storage.append(ready.entries, ready.hardState);
+      persisted = this.writeBarrier === null ? storage.append(ready.entries, ready.hardState) : this.writeBarrier.then(() => storage.append(ready.entries, ready.hardState));
     } else {
       persisted = this.lastPersisted;
     }
@@ -503,7 +526,7 @@ export class KvNode {
     this.completionChain = this.completionChain
       .then(() => persisted)
       .then(
-        () => (incarnation === this.incarnation ? this.completeReady(ready, holdMessages) : undefined),
+        () => (incarnation === this.incarnation ? this.completeReady(ready, holdMessages, staged) : undefined),
         (error: unknown) => {
           if (incarnation === this.incarnation) this.failed(error);
         },
@@ -529,15 +552,41 @@ export class KvNode {
       });
   }
 
-  private async completeReady(ready: Ready, sendMessagesNow: boolean): Promise<void> {
+  /**
+   * Saves a snapshot after every write issued before it, and holds later writes until it is saved.
+   * Resolves with null (nothing saved) if storage already holds a snapshot as new: one received
+   * from the leader overtook one this node was taking.
+   */
+  private saveSnapshotInOrder(meta: SnapshotMeta, body: () => AsyncIterable<Uint8Array> & { return?: (value?: undefined) => unknown }): Promise<SnapshotInfo | null> {
+    const storage = this.storage!;
+    const save = (): Promise<SnapshotInfo | null> => {
+      const newest = storage.newestSnapshot();
+      const stream = body();
+      if (newest !== null && newest.meta.index >= meta.index) {
+        void stream.return?.();
+        return Promise.resolve(null);
+      }
+      return storage.saveSnapshot(meta, stream);
+    };
+    const saving = this.writeBarrier === null ? save() : this.writeBarrier.then(save);
+    const barrier = saving.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.writeBarrier = barrier;
+    void barrier.then(() => {
+      if (this.writeBarrier === barrier) this.writeBarrier = null;
+    });
+    return saving;
+  }
+
+  private async completeReady(ready: Ready, sendMessagesNow: boolean, staged: StagedSnapshot | null): Promise<void> {
     const core = this.core!;
     const incarnation = this.incarnation;
     this.observer.persisted?.(ready);
     if (sendMessagesNow) this.sendAll(ready.messages);
     this.sendAll(this.options.testOnlyAcknowledgeBeforePersist ? [] : ready.messagesAfterPersist);
-    if (ready.snapshot !== null) {
-      const staged = this.stagedSnapshot!;
-      this.stagedSnapshot = null;
+    if (ready.snapshot !== null && staged !== null) {
       await this.stateMachine!.restore(staged.body, ready.snapshot.index);
       if (incarnation !== this.incarnation) return;
       this.lastSnapshotIndex = ready.snapshot.index;
@@ -681,14 +730,15 @@ export class KvNode {
     const incarnation = this.incarnation;
     this.snapshotInProgress = true;
     this.observer.snapshotStarted?.(meta, stateMachine);
-    storage
-      .saveSnapshot(meta, stateMachine.snapshot(this.options.snapshotChunkBytes))
+    // The stream is opened now, so it holds the state as of meta.index even if its save waits.
+    const stream = stateMachine.snapshot(this.options.snapshotChunkBytes);
+    this.saveSnapshotInOrder(meta, () => stream)
       .then(async (info) => {
-        if (incarnation !== this.incarnation) return;
+        if (incarnation !== this.incarnation || info === null) return;
         this.counters.snapshotsTaken += 1;
         this.counters.snapshotBytesRaw += info.bodyRawBytes;
         this.counters.snapshotBytesStored += info.bodyStoredBytes;
-        this.lastSnapshotIndex = meta.index;
+        this.lastSnapshotIndex = Math.max(this.lastSnapshotIndex, meta.index);
         core.compact(meta);
         this.observer.snapshotTaken?.(meta);
         await storage.compact(meta.index);

@@ -386,7 +386,8 @@ export class SimCluster implements SimEventLoop, SimWire {
     host.node = node;
     node.start().then(
       () => {
-        if (host.incarnation === incarnation) host.state = 'up';
+        // A disk fault while opening leaves it recovering (the storageFailed hook watches it).
+        if (host.incarnation === incarnation && node.running) host.state = 'up';
       },
       (error: unknown) => {
         if (host.incarnation === incarnation) this.fail(error instanceof Error ? error : new Error(String(error)));
@@ -476,7 +477,6 @@ export class SimCluster implements SimEventLoop, SimWire {
 
   private readyHandedOut(host: NodeHost, ready: Ready): void {
     this.stats.readies++;
-    for (const message of ready.messagesAfterPersist) if (message.type === 'VoteResponse' && message.granted) this.invariants.voteGranted(message.from, message.term, message.to);
     if (ready.snapshot !== null) {
       const hash = this.invariants.stateMachineSafety.prefixHashAt(ready.snapshot.index) ?? 0;
       this.invariants.snapshotWritten(host.id, { index: ready.snapshot.index, term: ready.snapshot.term, hash });
@@ -506,6 +506,8 @@ export class SimCluster implements SimEventLoop, SimWire {
   }
 
   sent(message: Message, copies: number): void {
+    // A vote counts once its answer leaves the node (after the vote is durable), not before.
+    if (message.type === 'VoteResponse' && message.granted) this.invariants.voteGranted(message.from, message.term, message.to);
     this.stats.messagesSent++;
     this.stats.messagesByType[message.type]++;
     if (message.type === 'AppendEntriesResponse' && !message.success) this.stats.appendRejections++;
@@ -555,6 +557,7 @@ export class SimCluster implements SimEventLoop, SimWire {
   /** Start a crashed node from what its disk holds durably. */
   restart(node: NodeId): void {
     const host = this.host(node);
+    if (host.state === 'starting') return; // already coming back
     if (host.state !== 'down') throw new Error(`restart: node ${node} is not down`);
     this.stats.restarts++;
     this.note(node, 'RESTART from disk');

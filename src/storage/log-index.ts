@@ -94,13 +94,22 @@ export class LogIndex {
     return record;
   }
 
-  /** A record recovered from disk (replay order; overwrites already resolved by the caller). */
-  appendRecovered(entries: readonly Entry[], segmentSequence: number, offsetBytes: number, framedBytes: number): void {
-    const record = this.append(entries);
-    record.segmentSequence = segmentSequence;
-    record.offsetBytes = offsetBytes;
-    record.framedBytes = framedBytes;
-    record.unwritten = null;
+  /**
+   * A record recovered from disk (replay order; overwrites already resolved by the caller) whose
+   * live entries are `entries`. The record itself may start earlier (`storedFirstIndex`: entries
+   * below the snapshot are dead but still in it); reads index into it from there.
+   */
+  appendRecovered(entries: readonly Entry[], storedFirstIndex: number, segmentSequence: number, offsetBytes: number, framedBytes: number): void {
+    const lastIndex = entries[entries.length - 1]!.index;
+    let lastTerm = this.runs.length === 0 ? -1 : this.runs[this.runs.length - 1]!.term;
+    for (const entry of entries) {
+      if (entry.term !== lastTerm) {
+        this.runs.push({ firstIndex: entry.index, term: entry.term });
+        lastTerm = entry.term;
+      }
+    }
+    this.records.push({ firstIndex: storedFirstIndex, count: lastIndex - storedFirstIndex + 1, segmentSequence, offsetBytes, framedBytes, unwritten: null });
+    this.lastIndexValue = lastIndex;
   }
 
   /** Drops every entry at or above `index` (an overwrite by a new leader). */

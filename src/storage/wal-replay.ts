@@ -15,6 +15,8 @@ export interface LogBase {
 
 /** Where a replayed append record lies on disk (shared by every entry it holds). */
 export interface RecordRef {
+  /** The first entry index the record holds on disk. */
+  readonly firstIndex: number;
   readonly segmentSequence: number;
   readonly offsetBytes: number;
   readonly framedBytes: number;

@@ -274,7 +274,7 @@ export class WriteAheadLog {
       const record = finished.records[start]!;
       let end = start + 1;
       while (end < entries.length && finished.records[end] === record) end++;
-      logIndex.appendRecovered(entries.slice(start, end), record.segmentSequence, record.offsetBytes, record.framedBytes);
+      logIndex.appendRecovered(entries.slice(start, end), record.firstIndex, record.segmentSequence, record.offsetBytes, record.framedBytes);
       start = end;
     }
 
@@ -285,6 +285,10 @@ export class WriteAheadLog {
       segments.push({ sequence, path: activeFile.path, sizeBytes: await activeFile.sizeBytes(), entryIndexMax: 0 });
     } else {
       activeFile = await fileOps.open(segments[segments.length - 1]!.path, 'read-write');
+      // What recovery read may not be durable: after a crash of this process (not of the machine)
+      // the page cache still holds writes whose sync never completed — or failed. The node is
+      // about to act on them (acknowledge entries, count its vote), so make them durable first.
+      if (settings.fsync !== 'none') await activeFile.datasync();
     }
     const wal = new WriteAheadLog(settings, walDir, segments, activeFile, logIndex, base, replay.hardState);
     return { wal, recovered: { hardState: replay.hardState, entries, lastMarker: replay.lastMarker } };
@@ -313,8 +317,8 @@ export class WriteAheadLog {
           else if (header.version !== WAL_FORMAT_VERSION) throw new StorageFormatError(segment.path, header.version, WAL_FORMAT_VERSION);
           else if (header.segmentSequence !== segment.sequence) problem = `segment header says sequence ${header.segmentSequence}, file name says ${segment.sequence}`;
         } else {
-          const record: RecordRef = { segmentSequence: segment.sequence, offsetBytes: offset, framedBytes: parsed.nextOffset - offset };
-          problem = await WriteAheadLog.applyRecord(parsed.type, parsed.codecId, parsed.payload, replay, segment, record);
+          const location = { segmentSequence: segment.sequence, offsetBytes: offset, framedBytes: parsed.nextOffset - offset };
+          problem = await WriteAheadLog.applyRecord(parsed.type, parsed.codecId, parsed.payload, replay, segment, location);
         }
         if (problem === null && parsed.kind === 'record') {
           offset = parsed.nextOffset;
@@ -362,7 +366,7 @@ export class WriteAheadLog {
     payload: Uint8Array,
     replay: Replay,
     segment: Segment,
-    record: RecordRef,
+    location: Omit<RecordRef, 'firstIndex'>,
   ): Promise<string | null> {
     switch (type) {
       case RECORD_TYPE.segmentHeader:
@@ -385,7 +389,7 @@ export class WriteAheadLog {
           const last = decoded[decoded.length - 1];
           if (last === undefined) return 'append record says it holds entries but its batch is empty';
           segment.entryIndexMax = Math.max(segment.entryIndexMax, last.index);
-          const problem = replay.applyEntries(decoded, record);
+          const problem = replay.applyEntries(decoded, { ...location, firstIndex: decoded[0]!.index });
           if (problem !== null) return problem;
         } else if (codecId !== CODEC_ID.none) {
           return `append record without entries names codec id ${codecId} (only the entries batch is ever compressed)`;
