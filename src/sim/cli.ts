@@ -1,6 +1,7 @@
 // `raftbench sim`: run the deterministic cluster simulation over many seeds, or replay one seed
 // with a verbose trace. Exit code 0 when every seed passed, 1 when any failed, 2 on bad usage.
 
+import { READ_MODES, type ReadMode } from '../server/node-options.js';
 import { Command, InvalidArgumentError, integerOption, parseOptions } from '../cli/options.js';
 import { DEFAULT_FAULT_TICKS, describeConfig, SEED_MAX, runRandomSeed, SimulationFailure, type RandomRunResult } from './random-run.js';
 
@@ -13,6 +14,9 @@ interface SimOptions {
   nodes?: number;
   ticks: number;
   quiet?: boolean;
+  readMode?: ReadMode;
+  clockDrift?: number;
+  brokenHost?: boolean;
 }
 
 function quantiles(values: readonly number[]): string {
@@ -37,6 +41,10 @@ function printSummary(results: readonly RandomRunResult[], failures: readonly Si
   print(`events             ${sum((result) => result.stats.events)}`);
   print(`elections won      ${sum((result) => result.elections)}`);
   print(`entries committed  ${sum((result) => result.entriesCommitted)} (client proposals acknowledged: ${sum((result) => result.acknowledged)})`);
+  print(
+    `KV history         ${sum((result) => result.history.operations)} operations checked linearizable (${sum((result) => result.history.answered)} answered, ` +
+      `${sum((result) => result.history.unknown)} unknown outcome, ${sum((result) => result.history.failed)} failed; ${results.filter((result) => !result.history.checked).length} seeds undecided)`,
+  );
   print(`messages sent      ${sum((result) => result.stats.messagesSent)} (${[...messagesByType].filter(([, count]) => count > 0).map(([type, count]) => `${type} ${count}`).join(', ')})`);
   print(
     `faults injected    ${sum((result) => result.stats.faultsInjected)} (crashes ${sum((result) => result.stats.crashes)} of which during sync ${sum((result) => result.stats.crashesDuringSync)}, restarts ${sum((result) => result.stats.restarts)}, ` +
@@ -55,7 +63,7 @@ function printSummary(results: readonly RandomRunResult[], failures: readonly Si
 async function runSeeds(options: SimOptions): Promise<number> {
   const print = (line: string): void => console.log(line);
   if (options.seed !== undefined) {
-    const settings = { seed: options.seed, nodes: options.nodes, faultTicks: options.ticks };
+    const settings = { seed: options.seed, nodes: options.nodes, faultTicks: options.ticks, readMode: options.readMode, clockDriftMax: options.clockDrift, unsafeSendBeforePersist: options.brokenHost };
     print(`replaying seed ${options.seed} (fault phase ${options.ticks} ticks), every event:`);
     const startMs = performance.now();
     try {
@@ -80,7 +88,7 @@ async function runSeeds(options: SimOptions): Promise<number> {
   if (options.quiet !== true) print(`running seeds ${options.firstSeed}..${lastSeed} (fault phase ${options.ticks} ticks each)`);
   for (let seed = options.firstSeed; seed <= lastSeed; seed++) {
     try {
-      results.push(await runRandomSeed({ seed, nodes: options.nodes, faultTicks: options.ticks }));
+      results.push(await runRandomSeed({ seed, nodes: options.nodes, faultTicks: options.ticks, readMode: options.readMode, clockDriftMax: options.clockDrift, unsafeSendBeforePersist: options.brokenHost }));
     } catch (error) {
       if (!(error instanceof SimulationFailure)) throw error;
       failures.push(error);
@@ -110,7 +118,17 @@ export async function simCommand(argv: string[]): Promise<number> {
     .option('--seed <n>', 'replay one seed and print every event', integerOption('--seed', 0, SEED_MAX - 1))
     .option('--nodes <n>', 'cluster size for every seed (default: chosen by each seed among 3, 5, 7)', integerOption('--nodes', 1, 15))
     .option('--ticks <n>', 'length of the fault phase, in ticks of 10 ms simulated time', integerOption('--ticks', 1, 1_000_000), DEFAULT_FAULT_TICKS)
-    .option('--quiet', 'print only the summary (and failures)');
+    .option('--quiet', 'print only the summary (and failures)')
+    .option('--read-mode <mode>', `how the KV clients read, for every seed (default: chosen by each seed); one of ${READ_MODES.join(', ')} — 'stale' is unsafe`, (value: string) => {
+      if (!(READ_MODES as readonly string[]).includes(value)) throw new InvalidArgumentError(`--read-mode must be one of ${READ_MODES.join(', ')}, got '${value}'`);
+      return value as ReadMode;
+    })
+    .option('--clock-drift <fraction>', 'the simulated clocks\' real drift bound (the nodes assume 0.05; above it a lease is unsafe)', (value: string) => {
+      const drift = Number(value);
+      if (!(drift >= 0 && drift < 0.5)) throw new InvalidArgumentError(`--clock-drift must be a number in [0, 0.5), got '${value}'`);
+      return drift;
+    })
+    .option('--broken-host', 'run a deliberately broken host that acknowledges before its writes are durable (to watch the checkers catch it)');
   const parsed = parseOptions<SimOptions>(program, argv);
   if (!parsed.ok) return parsed.exitCode;
   try {

@@ -642,6 +642,21 @@ export class SimCluster implements SimEventLoop, SimWire {
     }
   }
 
+  /**
+   * Ends the run: every node's incarnation is retired, so promise chains still in flight (a
+   * settle is bounded) change nothing any more, not even the counters.
+   */
+  dispose(): void {
+    for (const host of this.hosts) {
+      host.runtime?.kill();
+      host.transport?.kill();
+      host.incarnation += 1;
+      host.state = 'down';
+      host.node = null;
+      host.handler = null;
+    }
+  }
+
   /** Fail the next `count` calls of `operation` on `node`'s disk with `code` (ENOSPC, EIO). */
   injectDiskFault(node: NodeId, operation: 'write' | 'datasync', code: 'ENOSPC' | 'EIO', count = 1): void {
     this.host(node).fs.armFault({ operation, code, failCalls: count });
@@ -653,10 +668,18 @@ export class SimCluster implements SimEventLoop, SimWire {
     for (const host of this.hosts) host.fs.clearArmedFaults();
   }
 
-  /** The node snapshots its applied state and compacts its log now; false if there is nothing new. */
+  /** The node starts a snapshot of its applied state (and compacts once it is saved); false if there is nothing new. */
   compact(node: NodeId): boolean {
     const host = this.host(node);
     return host.up && host.node !== null && host.node.requestSnapshot();
+  }
+
+  /** compact(), then run until the snapshot is saved and the log compacted (or `withinUs` passed). */
+  async compactNow(node: NodeId, withinUs = 1_000_000): Promise<boolean> {
+    const host = this.host(node);
+    const target = this.tracker.appliedIndex(node);
+    if (!this.compact(node)) return false;
+    return this.runUntil(() => !host.up || (host.node?.status()?.snapshotIndex ?? 0) >= target, withinUs);
   }
 
   // -------------------------------------------------------------------------------------------

@@ -9,7 +9,10 @@ import { createPrng, type Prng } from '../random/prng.js';
 import type { NodeId } from '../raft/types.js';
 import { SimCluster, type ClusterStats, type SyncCrashTarget } from './cluster.js';
 import { clusterOptions, DEFAULT_SWITCHES, type RaftSwitches } from './cluster-options.js';
-import type { KvLock } from '../server/node-options.js';
+import type { KvLock, ReadMode } from '../server/node-options.js';
+import { leaseTicksSafeMax } from '../raft/read-only.js';
+import { InvariantViolation } from '../check/violation.js';
+import { SimKvClients } from './clients.js';
 import { awaitConvergence, awaitLeaderAndCommit } from './liveness.js';
 import { RELIABLE_NETWORK, type NetworkFaults } from './network.js';
 import { formatRecord } from './trace.js';
@@ -26,6 +29,10 @@ export interface RandomRunSettings {
   readonly verbose?: ((line: string) => void) | null;
   /** Run a deliberately broken host (see ClusterOptions.unsafeSendBeforePersist): for testing the checkers. */
   readonly unsafeSendBeforePersist?: boolean;
+  /** Override the seeded read mode of the clients ('stale' is unsafe: for showing the checker catches it). */
+  readonly readMode?: ReadMode;
+  /** Override the simulated clocks' real drift bound (the nodes still assume 5 %): above it a lease is unsafe. */
+  readonly clockDriftMax?: number;
 }
 
 export interface RandomRunConfig {
@@ -42,6 +49,9 @@ export interface RandomRunConfig {
   readonly kvLock: KvLock;
   /** A node snapshots and compacts after this many applied entries. */
   readonly snapshotEntries: number;
+  /** How the KV clients read (leases: raft.leaseTicks > 0). */
+  readonly readMode: ReadMode;
+  readonly clients: number;
   /** Chance per schedule step (≈ 10 ms) that a fault is injected. */
   readonly faultChance: number;
 }
@@ -58,6 +68,8 @@ export interface RandomRunResult {
   readonly healToCommitUs: number;
   readonly simulatedUs: number;
   readonly digest: string;
+  /** The KV clients' history: operations recorded, answered, unknown; whether the checker decided it. */
+  readonly history: { readonly operations: number; readonly issued: number; readonly answered: number; readonly unknown: number; readonly failed: number; readonly checked: boolean };
 }
 
 export class SimulationFailure extends Error {
@@ -96,7 +108,7 @@ function pick<T>(prng: Prng, options: readonly T[]): T {
   return options[prng.nextInt(0, options.length)]!;
 }
 
-export function randomRunConfig(seed: number, nodesOverride?: number): RandomRunConfig {
+export function randomRunConfig(seed: number, nodesOverride?: number, readModeOverride?: ReadMode): RandomRunConfig {
   if (!Number.isSafeInteger(seed) || seed < 0 || seed >= SEED_MAX) throw new RangeError(`seed must be an integer in [0, 2^52), got ${seed}`);
   const prng = createPrng(seed + CONFIG_STREAM_OFFSET);
   const nodes = pick(prng, [3, 3, 5, 5, 7]);
@@ -112,9 +124,12 @@ export function randomRunConfig(seed: number, nodesOverride?: number): RandomRun
     uncommittedEntriesMax: pick(prng, [64, 1024, 65_536]),
     logCacheBytesMax: pick(prng, [0, 256, 64 * 1024 * 1024]),
   };
+  const readMode = readModeOverride ?? pick<ReadMode>(prng, ['log', 'read-index', 'read-index', 'lease', 'lease', 'follower-read-index']);
+  // The longest lease the nodes' assumed drift bound (5 %) allows: ⌊(E−1)(1−ρ)/(1+ρ)⌋.
+  const leased: RaftSwitches = readMode === 'lease' ? { ...raft, leaseTicks: leaseTicksSafeMax(raft.electionTicks, raft.clockDriftMax) } : raft;
   return {
     nodes: nodesOverride ?? nodes,
-    raft,
+    raft: leased,
     fsync: pick(prng, ['batched', 'batched', 'always'] as const),
     fsyncUsMax: pick(prng, [500, 3_000, 15_000]),
     tornWriteProbability: pick(prng, [0, 0.5, 1]),
@@ -125,6 +140,8 @@ export function randomRunConfig(seed: number, nodesOverride?: number): RandomRun
     sendBeforePersist: prng.chance(0.7),
     kvLock: pick(prng, ['none', 'none', 'mutex', 'rwlock'] as const),
     snapshotEntries: pick(prng, [8, 20, 40, 1_000_000]),
+    readMode,
+    clients: prng.nextInt(2, 5),
     faultChance: pick(prng, [0.05, 0.1, 0.2, 0.4]),
   };
 }
@@ -136,13 +153,16 @@ export function describeConfig(config: RandomRunConfig): string {
     `heartbeat ${raft.heartbeatTicks}/${raft.electionTicks} ticks, inflight ${raft.inflightMax}, batch ${raft.batchEntriesMax} entries / ${raft.batchBytesMax} B, ` +
     `fsync ${config.fsync} ≤ ${config.fsyncUsMax / 1000} ms ×${config.readiesInFlightMax} in flight, torn writes ${config.tornWriteProbability}, ` +
     `codecs ${config.logCodec}/${config.snapshotCodec}, proposals ${config.proposalBatchEntriesMax} per batch${config.sendBeforePersist ? ', send before persist' : ''}, ` +
-    `kv ${config.kvLock}, uncommitted ≤ ${raft.uncommittedEntriesMax}, log cache ${raft.logCacheBytesMax} B, snapshot every ${config.snapshotEntries}, fault chance ${config.faultChance}`
+    `kv ${config.kvLock}, uncommitted ≤ ${raft.uncommittedEntriesMax}, log cache ${raft.logCacheBytesMax} B, snapshot every ${config.snapshotEntries}, ` +
+    `${config.clients} clients reading by ${config.readMode}${raft.leaseTicks > 0 ? ` (lease ${raft.leaseTicks} ticks)` : ''}, fault chance ${config.faultChance}`
   );
 }
 
 export function replayCommand(settings: RandomRunSettings): string {
   const extra = `${settings.nodes !== undefined ? ` --nodes ${settings.nodes}` : ''}${
     settings.faultTicks !== undefined && settings.faultTicks !== DEFAULT_FAULT_TICKS ? ` --ticks ${settings.faultTicks}` : ''
+  }${settings.readMode !== undefined ? ` --read-mode ${settings.readMode}` : ''}${settings.clockDriftMax !== undefined ? ` --clock-drift ${settings.clockDriftMax}` : ''}${
+    settings.unsafeSendBeforePersist === true ? ' --broken-host' : ''
   }`;
   return `npm run sim -- --seed ${settings.seed}${extra}`;
 }
@@ -289,7 +309,7 @@ class FaultSchedule {
 
 /** Run one seed; throws SimulationFailure (with the replay command and the last events) on any failure. */
 export async function runRandomSeed(settings: RandomRunSettings): Promise<RandomRunResult> {
-  const config = randomRunConfig(settings.seed, settings.nodes);
+  const config = randomRunConfig(settings.seed, settings.nodes, settings.readMode);
   const faultTicks = settings.faultTicks ?? DEFAULT_FAULT_TICKS;
   let cluster: SimCluster | null = null;
   try {
@@ -307,6 +327,7 @@ export async function runRandomSeed(settings: RandomRunSettings): Promise<Random
         sendBeforePersist: config.sendBeforePersist,
         kvLock: config.kvLock,
         snapshotEntries: config.snapshotEntries,
+        ...(settings.clockDriftMax === undefined ? {} : { clockDriftMax: settings.clockDriftMax }),
         verbose: settings.verbose ?? null,
         unsafeSendBeforePersist: settings.unsafeSendBeforePersist ?? false,
       }),
@@ -314,6 +335,8 @@ export async function runRandomSeed(settings: RandomRunSettings): Promise<Random
     cluster = built;
     const tickUs = built.options.tickUs;
     const schedule = new FaultSchedule(built, built.schedulePrng);
+    const clients = new SimKvClients(built, built.schedulePrng.fork(), { clients: config.clients, keys: 3, readMode: config.readMode, thinkUsMax: 8_000, requestTimeoutMs: 1_000 });
+    clients.start();
     const faultEndUs = faultTicks * tickUs;
     for (let step = 0; built.nowUs < faultEndUs && step < faultTicks * 4; step++) {
       await schedule.proposeSome();
@@ -327,12 +350,20 @@ export async function runRandomSeed(settings: RandomRunSettings): Promise<Random
     built.heal();
     built.setNetworkFaults(RELIABLE_NETWORK);
     for (const node of built.nodeIds) if (built.nodeView(node).up === false && !built.isStarting(node)) built.restart(node);
+    clients.stop();
     const liveness = await awaitLeaderAndCommit(built);
     await awaitConvergence(built, liveness.probe.index);
+    await built.runUntil(() => clients.idle, 5_000_000);
+    built.dispose();
+    const linearizable = clients.check();
+    if (linearizable.ok === false) {
+      throw new InvariantViolation('linearizability', [], `key ${linearizable.key} (${config.readMode} reads): ${linearizable.explanation}`);
+    }
+    if (linearizable.ok === 'unknown') built.note(0, `linearizability of key ${linearizable.key} undecided: ${linearizable.reason}`);
     return {
       seed: settings.seed,
       config,
-      stats: built.stats,
+      stats: structuredClone(built.stats),
       elections: built.invariants.electionSafety.electionsWon,
       entriesCommitted: built.invariants.stateMachineSafety.highestApplied,
       acknowledged: built.acknowledged().length,
@@ -341,8 +372,10 @@ export async function runRandomSeed(settings: RandomRunSettings): Promise<Random
       healToCommitUs: liveness.commitAfterUs,
       simulatedUs: built.nowUs,
       digest: built.trace.digest,
+      history: { operations: clients.operations().length, ...clients.counts, checked: linearizable.ok === true },
     };
   } catch (error) {
+    cluster?.dispose();
     const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     throw new SimulationFailure(
       settings.seed,

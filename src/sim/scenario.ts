@@ -14,6 +14,11 @@ import { clusterOptions, DEFAULT_SWITCHES, type ClusterOptions, type RaftSwitche
 import { awaitConvergence, awaitLeaderAndCommit } from './liveness.js';
 import { RELIABLE_NETWORK, type NetworkFaults } from './network.js';
 import { formatRecord } from './trace.js';
+import { HistoryRecorder, simEndpoints } from './clients.js';
+import { SimNodeRuntime } from './runtime.js';
+import { KvClient, type ClientResult } from '../client/client.js';
+import type { NodeReply } from '../server/node.js';
+import type { ReadMode } from '../server/node-options.js';
 
 export type NodeRef = number | string;
 
@@ -84,6 +89,18 @@ export type Step =
    * `label` and the entries they carried per message as `label (entries per append)`.
    */
   | { readonly do: 'expect-appends'; readonly since: string; readonly atMost: number; readonly label: string }
+  /** A put through the scenario's client (sessions, leader discovery, retries); must succeed within `withinMs`. */
+  | { readonly do: 'kv-put'; readonly key: string; readonly withinMs: number }
+  /**
+   * A get sent straight to one node in `mode` (no retries). `served`: it must answer within
+   * `withinMs`; `not-served`: it must not answer with a value within `withinMs` (it may fail, or
+   * still be waiting — then it is recorded when it ends). Every answer goes into the history.
+   */
+  | { readonly do: 'kv-get'; readonly via: NodeRef; readonly mode: ReadMode; readonly key: string; readonly expect: 'served' | 'not-served'; readonly withinMs: number }
+  /** The history of kv-put and kv-get rows is linearizable. */
+  | { readonly do: 'expect-linearizable' }
+  /** Reads answered from a lease since `since`: at least / at most this many. */
+  | { readonly do: 'expect-lease-reads'; readonly since: string; readonly atLeast?: number; readonly atMost?: number }
   /** Remember the message counters under `name`. */
   | { readonly do: 'mark'; readonly name: string }
   /** Messages (of `types`, default all) since `since` are at most `atMost`; record the count as `label`. */
@@ -137,11 +154,31 @@ export class ScenarioFailure extends Error {
 class ScenarioRun implements ScenarioView {
   readonly names = new Map<string, NodeId>();
   readonly tags = new Map<string, Proposal[]>();
-  readonly marks = new Map<string, { readonly total: number; readonly rejections: number; readonly appends: number; readonly entries: number; readonly byType: Record<MessageType, number> }>();
+  readonly marks = new Map<string, { readonly total: number; readonly rejections: number; readonly appends: number; readonly entries: number; readonly leaseReads: number; readonly byType: Record<MessageType, number> }>();
+  private readonly history: HistoryRecorder;
+  private kvClient: KvClient | null = null;
+  private readonly pendingReads: Promise<unknown>[] = [];
   readonly measurements = new Map<string, number>();
   readonly isolated = new Set<NodeId>();
 
-  constructor(readonly cluster: SimCluster) {}
+  constructor(readonly cluster: SimCluster) {
+    this.history = new HistoryRecorder(cluster);
+  }
+
+  private client(): KvClient {
+    if (this.kvClient === null) {
+      this.kvClient = new KvClient({
+        endpoints: simEndpoints(this.cluster),
+        readMode: 'log',
+        requestTimeoutMs: 5_000,
+        backoffMsMin: 1,
+        backoffMsMax: 50,
+        runtime: new SimNodeRuntime(this.cluster, 0, 1),
+        prng: this.cluster.schedulePrng.fork(),
+      });
+    }
+    return this.kvClient;
+  }
 
   node(ref: NodeRef): NodeId {
     if (typeof ref === 'number') {
@@ -381,6 +418,7 @@ class ScenarioRun implements ScenarioView {
           rejections: cluster.stats.appendRejections,
           appends: cluster.stats.appendsWithEntries,
           entries: cluster.stats.entriesAppended,
+          leaseReads: cluster.stats.leaseReads,
           byType: { ...cluster.stats.messagesByType },
         });
         return;
@@ -404,6 +442,46 @@ class ScenarioRun implements ScenarioView {
         if (appends > step.atMost) throw new ScenarioFailure(`${step.label}: ${appends} appends with entries, bound ${step.atMost}`);
         return;
       }
+      case 'kv-put': {
+        let done: ClientResult | null = null;
+        const value = this.history.freshValue(0);
+        void this.history.put(this.client(), 0, step.key, value).then((result) => (done = result));
+        if (!(await cluster.runUntil(() => done !== null, step.withinMs * 1000))) throw new ScenarioFailure(`put ${step.key} not answered within ${step.withinMs} ms`);
+        const result = done as ClientResult | null;
+        if (result === null || !result.ok) throw new ScenarioFailure(`put ${step.key} failed: ${result === null ? 'no answer' : result.reason}`);
+        return;
+      }
+      case 'kv-get': {
+        const node = this.node(step.via);
+        let reply: NodeReply | null = null;
+        const endpoint = simEndpoints(cluster)[node - 1]!;
+        const pending = this.history.getFrom(endpoint, node, step.key, step.mode).then((answer) => (reply = answer));
+        this.pendingReads.push(pending);
+        await cluster.runUntil(() => reply !== null, step.withinMs * 1000);
+        const answered = reply as NodeReply | null;
+        const served = answered !== null && answered.ok;
+        if (step.expect === 'served' && !served) {
+          throw new ScenarioFailure(`a ${step.mode} read of ${step.key} on node ${node} was not served within ${step.withinMs} ms${answered !== null && !answered.ok ? `: ${answered.error}: ${answered.reason}` : ''}`);
+        }
+        if (step.expect === 'not-served' && served) throw new ScenarioFailure(`a ${step.mode} read of ${step.key} on node ${node} was served; it must not be`);
+        return;
+      }
+      case 'expect-linearizable': {
+        const result = this.history.check();
+        if (result.ok === false) throw new ScenarioFailure(`the history is not linearizable: ${result.explanation}`);
+        if (result.ok === 'unknown') throw new ScenarioFailure(`the checker could not decide: ${result.reason}`);
+        if (this.history.operations().length === 0) throw new ScenarioFailure('the history is empty');
+        return;
+      }
+      case 'expect-lease-reads': {
+        const mark = this.marks.get(step.since);
+        if (mark === undefined) throw new ScenarioFailure(`no mark "${step.since}"`);
+        const count = cluster.stats.leaseReads - mark.leaseReads;
+        this.measurements.set(`lease reads since ${step.since}`, count);
+        if (step.atLeast !== undefined && count < step.atLeast) throw new ScenarioFailure(`${count} lease reads since "${step.since}", expected at least ${step.atLeast}`);
+        if (step.atMost !== undefined && count > step.atMost) throw new ScenarioFailure(`${count} lease reads since "${step.since}", expected at most ${step.atMost}`);
+        return;
+      }
       case 'expect-append-rejections': {
         const mark = this.marks.get(step.since);
         if (mark === undefined) throw new ScenarioFailure(`no mark "${step.since}"`);
@@ -420,7 +498,7 @@ class ScenarioRun implements ScenarioView {
         return;
       }
       case 'compact':
-        for (const node of step.node === 'all' ? this.liveNodes() : [this.node(step.node)]) cluster.compact(node);
+        for (const node of step.node === 'all' ? this.liveNodes() : [this.node(step.node)]) await cluster.compactNow(node);
         return;
       case 'expect-agreement': {
         this.isolated.clear();
@@ -507,11 +585,12 @@ export async function runScenario(name: string, setup: ScenarioSetup, steps: rea
     if (current !== undefined && error instanceof Error) failure.cause = error;
     throw failure;
   }
+  cluster.dispose();
   return {
     name,
     seed: setup.seed,
     measurements: run.measurements,
-    stats: cluster.stats,
+    stats: structuredClone(cluster.stats),
     simulatedMs: cluster.nowUs / 1000,
     digest: cluster.trace.digest,
     cluster,

@@ -193,6 +193,7 @@ test('host reports: an unreachable follower drops to probe; a failed snapshot tr
   leader.reportSnapshot(3, 'failed');
   cluster.process(1);
   assert.equal(cluster.inFlight.filter((m) => m.type === 'InstallSnapshot').length, 0, 'not at once: a failed transfer to an unreachable follower must not loop');
+  cluster.dropIf = () => false;
   cluster.tick(1, 1); // the next heartbeat's answer unpauses the probe …
   cluster.deliverWave();
   cluster.deliverWave();

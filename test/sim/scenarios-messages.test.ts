@@ -12,10 +12,11 @@
 //                  a clock up to 2 % fast: 2·(N−1)·ceil(1000 ms / (tick · 0.98 · heartbeatTicks)).
 //   fast backup  — with the follower's conflict hint the leader skips a whole term per round
 //                  trip, so a stale follower whose 50 conflicting entries are of one term costs at
-//                  most 3 rejections, not 50: one if its log is shorter than the leader's probe,
-//                  one for its one conflicting term, and one for a probe repeated when a heartbeat
-//                  response arrives before the rejection does.
-const REJECTIONS_PER_STALE_FOLLOWER = 3;
+//                  most 4 rejections, not 50: one if its log is shorter than the leader's probe,
+//                  one for its one conflicting term, and each of those two probes repeated once
+//                  when a heartbeat answer arrives while it is in flight (a rejection waits for
+//                  the follower's fsync, so a round trip can span a heartbeat).
+const REJECTIONS_PER_STALE_FOLLOWER = 4;
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
