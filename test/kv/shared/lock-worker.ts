@@ -13,10 +13,14 @@ export type LockScenario =
   | { readonly scenario: 'actor'; readonly actorIndex: number; readonly deadlineMs: number }
   | { readonly scenario: 'pressure-reader'; readonly readerIndex: number; readonly holdMs: number; readonly deadlineMs: number }
   | { readonly scenario: 'phase-writer'; readonly rounds: number; readonly queueWaitMs: number }
-  | { readonly scenario: 'exclusion'; readonly role: 'reader' | 'writer'; readonly iterations: number; readonly holdChecks: number };
+  | { readonly scenario: 'exclusion'; readonly role: 'reader' | 'writer'; readonly durationMs: number; readonly holdChecks: number }
+  | { readonly scenario: 'hot-reader'; readonly holdSpins: number; readonly deadlineMs: number }
+  | { readonly scenario: 'writer-loop'; readonly deadlineMs: number };
 
 export interface LockWorkerData {
   readonly lock: LockDescriptor;
+  /** A participant slot reserved by the test (so it can release it when it kills this worker). */
+  readonly participant?: number;
   readonly board: SharedArrayBuffer;
   readonly task: LockScenario;
 }
@@ -49,8 +53,14 @@ export const BOARD = {
   WRITER_SAW_READERS: 12,
   /** A writer saw another writer inside. */
   WRITER_SAW_WRITER: 13,
+  /** Workers that have attached to the lock (attaching may wait for writers already in line). */
+  ATTACHED: 14,
+  /** Set by the test once every worker attached: counter and exclusion workers start together. */
+  START: 15,
   /** Actor i uses words ACTORS + 4i (command) and ACTORS + 4i + 1 (rank when it acquired). */
   ACTORS: 16,
+  /** Sink for busy-work results, so the work is not optimised away. */
+  SCRATCH: 47,
   /** Pressure reader i counts its entries in READER_ENTRIES_EACH + i. */
   READER_ENTRIES_EACH: 48,
   WORDS: 64,
@@ -60,8 +70,9 @@ export const ACTOR_COMMAND = { IDLE: 0, READ_LOCK: 1, WRITE_LOCK: 2, UNLOCK: 3, 
 
 if (parentPort !== null) {
   const data = workerData as LockWorkerData;
-  const lock = attachSharedLock(data.lock);
+  const lock = attachSharedLock(data.lock, data.participant);
   const board = new Int32Array(data.board);
+  Atomics.add(board, BOARD.ATTACHED, 1);
   const task = data.task;
 
   const sleepMs = (ms: number): void => {
@@ -76,9 +87,19 @@ if (parentPort !== null) {
     }
   };
   const stopped = (): boolean => Atomics.load(board, BOARD.STOP) !== 0;
+  /**
+   * Waits (at most 10 s) for the test's start signal. Starting a worker takes tens of
+   * milliseconds, longer than a whole run of some scenarios: without a common start, the
+   * threads would mostly run one after another and never contend.
+   */
+  const awaitStart = (): void => {
+    const deadline = Date.now() + 10_000;
+    while (Atomics.load(board, BOARD.START) === 0 && Date.now() < deadline) Atomics.wait(board, BOARD.START, 0, 50);
+  };
 
   switch (task.scenario) {
     case 'counter': {
+      awaitStart();
       for (let i = 0; i < task.iterations; i++) {
         if (task.useReadLock) lock.readLock();
         else lock.writeLock();
@@ -163,7 +184,9 @@ if (parentPort !== null) {
       // check depends on the lock's logic, not on how the OS schedules the threads.
       const readerWaiting = (): boolean => {
         const state = inspectLock(data.lock);
-        return state.kind === 'mutex' ? state.urgentWaiters > 0 : state.readersInsideOrWaiting > 0;
+        // mutex: the urgent bit must be set too — it is what holds newcomers back, and a waiter
+        // sets it just after recording its ticket.
+        return state.kind === 'mutex' ? state.urgentWaiters > 0 && state.urgentFirst : state.readersInsideOrWaiting > 0;
       };
       let overtakes = 0;
       let roundsWithoutWaitingReader = 0;
@@ -189,9 +212,13 @@ if (parentPort !== null) {
     case 'exclusion': {
       // Both sides stay inside for `holdChecks` checks of the other side's inside-count, so a
       // lock that lets a reader in beside a writer is caught while they overlap, not only if
-      // one happens to enter at the very instant the other looks. A violation sets STOP, so the
-      // test fails fast instead of running out its iterations.
-      for (let i = 0; i < task.iterations && !stopped(); i++) {
+      // one happens to enter at the very instant the other looks. All workers start together
+      // and run for the same time, so the two sides really contend. A violation sets STOP, so
+      // the test fails fast.
+      awaitStart();
+      const deadline = Date.now() + task.durationMs;
+      // Bounded by the deadline and STOP (the clock is read every 64 turns).
+      for (let turn = 0; !stopped() && ((turn & 63) !== 0 || Date.now() < deadline); turn++) {
         if (task.role === 'reader') {
           lock.readLock();
           Atomics.add(board, BOARD.READERS_INSIDE, 1);
@@ -225,6 +252,30 @@ if (parentPort !== null) {
           Atomics.sub(board, BOARD.WRITERS_INSIDE, 1);
           lock.writeUnlock();
         }
+      }
+      break;
+    }
+    case 'hot-reader': {
+      // Reads back to back, staying inside for most of each turn, until the test kills it.
+      const deadline = Date.now() + task.deadlineMs;
+      let scratch = 0;
+      // Bounded by STOP and the deadline (the clock is read every 64 turns).
+      for (let turn = 0; !stopped() && ((turn & 63) !== 0 || Date.now() < deadline); turn++) {
+        lock.readLock();
+        Atomics.add(board, BOARD.READER_ENTRIES, 1);
+        for (let spin = 0; spin < task.holdSpins; spin++) scratch = (scratch * 31 + spin) | 0;
+        lock.readUnlock();
+      }
+      board[BOARD.SCRATCH] = scratch;
+      break;
+    }
+    case 'writer-loop': {
+      const deadline = Date.now() + task.deadlineMs;
+      // Bounded by STOP and the deadline.
+      while (!stopped() && Date.now() < deadline) {
+        lock.writeLock();
+        Atomics.add(board, BOARD.WRITER_ENTRIES, 1);
+        lock.writeUnlock();
       }
       break;
     }
