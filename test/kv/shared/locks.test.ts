@@ -9,7 +9,7 @@
 // Every test has a timeout and every wait on a worker is bounded (bounded.ts): a broken lock
 // fails a test with the board and the lock state in the message; it never hangs the suite.
 
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -31,9 +31,15 @@ interface Started {
   readonly finished: Promise<Run>;
 }
 
+/** Every worker not yet exited: terminated after the last test, so a test that failed half-way cannot keep the process alive. */
+const liveWorkers = new Set<Worker>();
+after(() => Promise.all([...liveWorkers].map((worker) => worker.terminate())));
+
 function startWorker(lock: LockDescriptor, board: SharedArrayBuffer, task: LockScenario, participant?: number): Started {
   const workerData: LockWorkerData = participant === undefined ? { lock, board, task } : { lock, board, task, participant };
   const worker = new Worker(workerUrl, { workerData });
+  liveWorkers.add(worker);
+  worker.once('exit', () => liveWorkers.delete(worker));
   const messages: unknown[] = [];
   worker.on('message', (message: unknown) => messages.push(message));
   const finished = new Promise<Run>((resolve, reject) => {
@@ -293,7 +299,11 @@ for (const kind of LOCK_KINDS) {
         const participant = reserveParticipant(descriptor);
         const entriesBefore = Atomics.load(words, BOARD.READER_ENTRIES);
         const reader = startWorker(descriptor, buffer, { scenario: 'hot-reader', holdSpins: 2000, deadlineMs: 20_000 }, participant);
-        await until(`round ${round}: the reader running`, () => Atomics.load(words, BOARD.READER_ENTRIES) > entriesBefore + 10, 5000, describeRun);
+        await until(`round ${round}: the reader running`, () => Atomics.load(words, BOARD.READER_ENTRIES) > entriesBefore + 10, 5000, describeRun).catch(async (error: unknown) => {
+          await reader.worker.terminate();
+          await reader.finished.catch(() => undefined);
+          throw error;
+        });
         await delay(prng.nextInt(0, 4));
         await within(reader.worker.terminate(), 5000, `round ${round}: the reader did not stop when terminated`, describeRun);
         await reader.finished.catch(() => undefined); // it exits with code 1: terminated
