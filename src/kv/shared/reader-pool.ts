@@ -469,7 +469,14 @@ export class ReaderPool {
       lifeline: lifeline.port1,
       responseBytesMax: this.responseBytesMax,
     };
-    const worker = new Worker(READER_WORKER_URL, { workerData, transferList: [attachment.segmentPort, lifeline.port1] });
+    let worker: Worker;
+    try {
+      worker = new Worker(READER_WORKER_URL, { workerData, transferList: [attachment.segmentPort, lifeline.port1] });
+    } catch (error) {
+      attachment.detach();
+      lifeline.port1.close(); // the reaper frees the participant
+      throw error;
+    }
     const slot: WorkerSlot = replacing ?? {
       index,
       worker,
@@ -527,7 +534,14 @@ export class ReaderPool {
         this.failQueued(slot, new ReaderPoolClosedError(`reader worker ${slot.index} ${how} while the pool was ${this.closing ? 'closing' : 'starting'}`), false);
       } else if (this.restarts < this.restartsMax) {
         this.restarts++;
-        this.launch(slot.index, slot);
+        try {
+          this.launch(slot.index, slot);
+        } catch (error) {
+          // No slot left in the lock, or no thread could be started: stop rather than run short.
+          const reason = error instanceof Error ? error.message : String(error);
+          this.failure ??= new ReaderPoolClosedError(`reader worker ${slot.index} ${how}, and its replacement could not be started (${reason}); refusing requests`);
+          for (const other of this.slots) this.failQueued(other, this.failure, false);
+        }
       } else {
         this.failure ??= new ReaderPoolClosedError(`reader worker ${slot.index} ${how}, and ${this.restartsMax} workers were already replaced (restartsMax); refusing requests`);
         for (const other of this.slots) this.failQueued(other, this.failure, false);
