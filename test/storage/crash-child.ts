@@ -119,6 +119,13 @@ async function main(): Promise<void> {
   process.stdout.write('done\n');
 }
 
+// A backstop in case the parent is gone and cannot kill this child: exit on our own, after the
+// append loop's own deadline has had time to end the run normally.
+setTimeout(() => {
+  process.stderr.write(`crash-child: still running after ${RUN_MS_MAX + 5000} ms; exiting\n`);
+  process.exit(3);
+}, RUN_MS_MAX + 5000).unref();
+
 main().catch((error: unknown) => {
   process.stderr.write(`crash-child failed: ${error instanceof Error ? error.stack : String(error)}\n`);
   process.exit(1);

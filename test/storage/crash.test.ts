@@ -16,6 +16,9 @@ import type { HardState } from '../../src/raft/types.js';
 
 const CHILD_PATH = fileURLToPath(new URL('./crash-child.js', import.meta.url));
 const CHILD_TIMEOUT_MS = 10_000;
+// Per test: every round's child is bounded by CHILD_TIMEOUT_MS; this bounds the whole test (up to
+// 7 rounds of a child plus recovery) so that a stuck await in the parent fails instead of hanging.
+const CRASH_TEST_TIMEOUT_MS = 180_000;
 
 interface ChildRun {
   readonly acked: number;
@@ -120,7 +123,7 @@ const SCENARIOS: { policy: FsyncPolicy; concurrency: number; codec: string; roun
 ];
 
 for (const scenario of SCENARIOS) {
-  test(`SIGKILL during ${scenario.policy} appends (${scenario.concurrency} in flight, ${scenario.codec}): acknowledged appends survive, in order`, async () => {
+  test(`SIGKILL during ${scenario.policy} appends (${scenario.concurrency} in flight, ${scenario.codec}): acknowledged appends survive, in order`, { timeout: CRASH_TEST_TIMEOUT_MS }, async () => {
     const prng = createPrng(0x5eed + scenario.rounds * 97 + scenario.concurrency);
     await withTempDir(async (dir) => {
       const seed = prng.nextInt(1, 1_000_000);
@@ -191,7 +194,7 @@ function runSnapshotChild(dir: string, codec: string, killAfterMs: number): Prom
   });
 }
 
-test('SIGKILL while a snapshot streams to disk leaves the previous snapshot as the newest', async () => {
+test('SIGKILL while a snapshot streams to disk leaves the previous snapshot as the newest', { timeout: CRASH_TEST_TIMEOUT_MS }, async () => {
   const prng = createPrng(0xc0de);
   for (const codec of ['none', 'zstd:3']) {
     await withTempDir(async (dir) => {

@@ -32,6 +32,14 @@ async function main(): Promise<void> {
   await storage.close();
 }
 
+// A backstop in case the parent is gone and cannot kill this child (the body alone ends after
+// BODY_CHUNKS chunks of ≥ 2 ms, about 1 s).
+const RUN_MS_MAX = 20_000;
+setTimeout(() => {
+  process.stderr.write(`snapshot-crash-child: still running after ${RUN_MS_MAX} ms; exiting\n`);
+  process.exit(3);
+}, RUN_MS_MAX).unref();
+
 main().catch((error: unknown) => {
   process.stderr.write(`snapshot-crash-child failed: ${error instanceof Error ? error.stack : String(error)}\n`);
   process.exit(1);

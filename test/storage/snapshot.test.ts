@@ -9,13 +9,15 @@ import type { SnapshotMeta } from '../../src/raft/types.js';
 import { bodyOf, collectWarnings, generatedBody, makeEntries, readAll, withTempDir } from './fixtures.js';
 
 const BODY_BYTES = 3 * 1024 * 1024 + 12_345;
+/** Per test: these run in-process against the real disk; a stuck await fails instead of hanging. */
+const TEST_TIMEOUT_MS = 60_000;
 
 function meta(index: number, term = 1): SnapshotMeta {
   return { index, term, config: { voters: [1, 2, 3] } };
 }
 
 for (const codec of ['none', 'lz4', 'zstd:3']) {
-  test(`a ${codec} snapshot streamed in odd-sized chunks reads back identical, with its header`, async () => {
+  test(`a ${codec} snapshot streamed in odd-sized chunks reads back identical, with its header`, { timeout: TEST_TIMEOUT_MS }, async () => {
     await withTempDir(async (dir) => {
       const { storage } = await Storage.open(dir, { snapshotCodec: codec });
       await storage.append(makeEntries(1, 50, 2), null);
@@ -41,7 +43,7 @@ for (const codec of ['none', 'lz4', 'zstd:3']) {
   });
 }
 
-test('only the newest K snapshots are kept', async () => {
+test('only the newest K snapshots are kept', { timeout: TEST_TIMEOUT_MS }, async () => {
   await withTempDir(async (dir) => {
     const { storage } = await Storage.open(dir, { snapshotsToKeep: 2 });
     await storage.append(makeEntries(1, 40, 1), null);
@@ -55,7 +57,7 @@ test('only the newest K snapshots are kept', async () => {
   });
 });
 
-test('a crash before the rename leaves the previous snapshot; the temporary file is removed on open', async () => {
+test('a crash before the rename leaves the previous snapshot; the temporary file is removed on open', { timeout: TEST_TIMEOUT_MS }, async () => {
   await withTempDir(async (dir) => {
     const faults = new FaultInjectingFileOps(realFileOps);
     const { storage } = await Storage.open(dir, { fileOps: faults });
@@ -79,7 +81,7 @@ test('a crash before the rename leaves the previous snapshot; the temporary file
   });
 });
 
-test('a snapshot killed mid-stream never becomes visible', async () => {
+test('a snapshot killed mid-stream never becomes visible', { timeout: TEST_TIMEOUT_MS }, async () => {
   await withTempDir(async (dir) => {
     const { storage } = await Storage.open(dir, {});
     await storage.append(makeEntries(1, 30, 1), null);
@@ -94,7 +96,7 @@ test('a snapshot killed mid-stream never becomes visible', async () => {
   });
 });
 
-test('a corrupted snapshot body fails verification at open and while streaming, naming the file', async () => {
+test('a corrupted snapshot body fails verification at open and while streaming, naming the file', { timeout: TEST_TIMEOUT_MS }, async () => {
   await withTempDir(async (dir) => {
     const { storage } = await Storage.open(dir, { snapshotCodec: 'lz4' });
     await storage.append(makeEntries(1, 30, 1), null);
@@ -122,7 +124,7 @@ test('a corrupted snapshot body fails verification at open and while streaming, 
   });
 });
 
-test('a corrupted snapshot header is caught by its checksum', async () => {
+test('a corrupted snapshot header is caught by its checksum', { timeout: TEST_TIMEOUT_MS }, async () => {
   await withTempDir(async (dir) => {
     const { storage } = await Storage.open(dir, {});
     const info = await storage.saveSnapshot(meta(5), generatedBody(3, 1000, 1000));
@@ -134,7 +136,7 @@ test('a corrupted snapshot header is caught by its checksum', async () => {
   });
 });
 
-test('a snapshot saved without its log marker (crash between the two) still decides the log on open', async () => {
+test('a snapshot saved without its log marker (crash between the two) still decides the log on open', { timeout: TEST_TIMEOUT_MS }, async () => {
   for (const conflicting of [false, true]) {
     await withTempDir(async (dir) => {
       const faults = new FaultInjectingFileOps(realFileOps);

@@ -3,22 +3,26 @@
 // for longer than one request). Answers are written directly from shared memory into the answer
 // batch, with no intermediate objects.
 //
-// Started by reader-pool.ts; it exits only when asked ('close'), after finishing what it was
-// given, so it can never be stopped while holding the lock.
+// Started by reader-pool.ts; it exits when asked ('close'), after finishing what it was given.
+// If it dies instead (a crash, process.exit, terminate(), or on purpose through 'inject-death'
+// in tests), it may die holding the read lock: the pool's reaper thread then releases its lock
+// participant (data.participant), and the pool fails its unanswered requests and replaces it.
+// data.lifeline is what tells the reaper: it stays reachable through `data` for the life of the
+// thread and is never used or closed here, so it closes exactly when the thread ends.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { createPrng } from '../../random/prng.js';
 import { NULL_REF } from './arena.js';
 import { NODE_FORWARD, NODE_META, NODE_VALUE_LENGTH, NODE_VALUE_REF, NODE_VERSION_HIGH, NODE_VERSION_LOW, NodeWalker } from './node-layout.js';
-import type { FromReaderWorker, ReadLoopRequest, ReaderWorkerData, ToReaderWorker } from './reader-protocol.js';
+import type { FromReaderWorker, InjectDeathRequest, ReadLoopRequest, ReaderWorkerData, ToReaderWorker } from './reader-protocol.js';
 import { SharedSkipListReader } from './shared-skip-list.js';
 import { ByteReader, ByteWriter, REQUEST_GET, REQUEST_SCAN } from './wire-format.js';
 
 if (parentPort === null) throw new Error('reader-worker.js must run as a worker thread');
 const port = parentPort;
 const data = workerData as ReaderWorkerData;
-const reader = new SharedSkipListReader(data.descriptor, data.segmentPort);
+const reader = new SharedSkipListReader(data.descriptor, data.segmentPort, data.participant);
 const answers = new ByteWriter(64 * 1024, data.responseBytesMax, 'reader worker answer batch');
 
 function send(message: FromReaderWorker, transfer?: ArrayBuffer[]): void {
@@ -118,6 +122,22 @@ function readLoop(request: ReadLoopRequest): void {
   send({ type: 'read-loop-done', loopId: request.loopId, gets, found, elapsedMs: performance.now() - startMs });
 }
 
+/** Fault injection for tests: die holding the read lock (see InjectDeathRequest). */
+function injectDeath(request: InjectDeathRequest): void {
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  reader.withReadLock(() => {
+    send({ type: 'holding-read-lock' });
+    if (request.how === 'exit') {
+      if (request.holdMs > 0) Atomics.wait(sleeper, 0, 0, request.holdMs);
+      // process.exit in a worker ends the thread here: the finally that would release the lock
+      // never runs.
+      process.exit(70);
+    }
+    // 'hang': hold the lock until the pool terminates this thread.
+    Atomics.wait(sleeper, 0, 0);
+  });
+}
+
 port.on('message', (message: ToReaderWorker) => {
   switch (message.type) {
     case 'batch': {
@@ -132,6 +152,9 @@ port.on('message', (message: ToReaderWorker) => {
     }
     case 'read-loop':
       readLoop(message);
+      break;
+    case 'inject-death':
+      injectDeath(message);
       break;
     case 'close':
       send({ type: 'closed' });

@@ -387,11 +387,17 @@ export class SharedSkipListReader {
   private readonly view: ArenaView;
   private readonly walker: NodeWalker;
 
+  /**
+   * `participant`: a lock participant slot reserved for this thread (reserveParticipant), so that
+   * whoever reserved it can release the lock's holds if this thread dies; by default the reader
+   * claims a slot of its own.
+   */
   constructor(
     descriptor: SharedSkipListDescriptor,
     private readonly segmentPort: MessagePort | null,
+    participant?: number,
   ) {
-    this.lock = attachSharedLock(descriptor.lock);
+    this.lock = attachSharedLock(descriptor.lock, participant);
     this.view = new ArenaView(descriptor.arena.control, descriptor.arena.segments);
     this.walker = new NodeWalker(this.view);
   }

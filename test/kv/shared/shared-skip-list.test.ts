@@ -13,11 +13,15 @@ import { LOCK_KINDS } from '../../../src/kv/shared/lock.js';
 import { SizeClasses } from '../../../src/kv/shared/size-classes.js';
 
 const SMALL_SEGMENT_BYTES = 64 * 1024;
+/** Per test (and per contract suite): single-threaded work, bounded so that a regression fails. */
+const TEST_TIMEOUT_MS = 30_000;
 
 for (const lock of LOCK_KINDS) {
   let seed = 1;
-  orderedMapContract(`SharedSkipList (${lock})`, () => SharedSkipList.create({ lock, prng: createPrng(seed++), segmentSizeBytes: SMALL_SEGMENT_BYTES, segmentsMax: 256 }), {
-    numRuns: 60,
+  describe(`contract (${lock})`, { timeout: TEST_TIMEOUT_MS }, () => {
+    orderedMapContract(`SharedSkipList (${lock})`, () => SharedSkipList.create({ lock, prng: createPrng(seed++), segmentSizeBytes: SMALL_SEGMENT_BYTES, segmentsMax: 256 }), {
+      numRuns: 60,
+    });
   });
 }
 
@@ -33,7 +37,7 @@ function value(i: number, length: number): Uint8Array {
 }
 
 describe('SharedSkipList arena', () => {
-  test('grows by segments and keeps every key readable across them', () => {
+  test('grows by segments and keeps every key readable across them', { timeout: TEST_TIMEOUT_MS }, () => {
     const map = SharedSkipList.create({ lock: 'rwlock', prng: createPrng(7), segmentSizeBytes: SMALL_SEGMENT_BYTES, segmentsMax: 64 });
     const count = 5000;
     for (let i = 0; i < count; i++) map.put(key(i), value(i, 100), i + 1);
@@ -53,7 +57,7 @@ describe('SharedSkipList arena', () => {
     assert.equal(expected, count);
   });
 
-  test('a full arena throws ArenaFullError and leaves the map exactly as it was', () => {
+  test('a full arena throws ArenaFullError and leaves the map exactly as it was', { timeout: TEST_TIMEOUT_MS }, () => {
     const map = SharedSkipList.create({ lock: 'mutex', prng: createPrng(3), segmentSizeBytes: SMALL_SEGMENT_BYTES, segmentsMax: 2 });
     let inserted = 0;
     let failure: unknown = null;
@@ -80,7 +84,7 @@ describe('SharedSkipList arena', () => {
     assert.equal(map.size, inserted);
   });
 
-  test('churn of puts, replaces and deletes reuses freed blocks: the fragmentation bound holds', () => {
+  test('churn of puts, replaces and deletes reuses freed blocks: the fragmentation bound holds', { timeout: TEST_TIMEOUT_MS }, () => {
     const map = SharedSkipList.create({ lock: 'rwlock', prng: createPrng(11), segmentSizeBytes: SMALL_SEGMENT_BYTES, segmentsMax: 64 });
     const prng = createPrng(12);
     const keys = 400;
@@ -104,7 +108,7 @@ describe('SharedSkipList arena', () => {
     assert.ok(map.arenaStats().carvedBytes < 2 * 400 * (300 + 120), `carved ${map.arenaStats().carvedBytes}`);
   });
 
-  test('clear returns all space: the same contents fit again without growing', () => {
+  test('clear returns all space: the same contents fit again without growing', { timeout: TEST_TIMEOUT_MS }, () => {
     const map = SharedSkipList.create({ lock: 'mutex', prng: createPrng(5), segmentSizeBytes: SMALL_SEGMENT_BYTES, segmentsMax: 8 });
     const fill = (): void => {
       for (let i = 0; i < 1500; i++) map.put(key(i), value(i, 100), i + 1);
@@ -120,7 +124,7 @@ describe('SharedSkipList arena', () => {
     assert.equal(map.size, 1500);
   });
 
-  test('the same seed and operations build byte-identical arenas (levels come from the Prng)', () => {
+  test('the same seed and operations build byte-identical arenas (levels come from the Prng)', { timeout: TEST_TIMEOUT_MS }, () => {
     const build = (seed: number): Uint8Array[] => {
       const map = SharedSkipList.create({ lock: 'rwlock', prng: createPrng(seed), segmentSizeBytes: SMALL_SEGMENT_BYTES, segmentsMax: 8 });
       for (let i = 0; i < 800; i++) map.put(key((i * 7919) % 1000), value(i, 40), i + 1);
@@ -132,7 +136,7 @@ describe('SharedSkipList arena', () => {
     assert.notDeepEqual(build(43), first);
   });
 
-  test('bad input is rejected with the field named', () => {
+  test('bad input is rejected with the field named', { timeout: TEST_TIMEOUT_MS }, () => {
     const map = SharedSkipList.create({ lock: 'rwlock', prng: createPrng(1), segmentSizeBytes: SMALL_SEGMENT_BYTES });
     assert.throws(() => map.put(new Uint8Array(70000), value(1, 1), 1), /put: key is 70000 bytes, the limit is 65535/);
     assert.throws(() => map.put(key(1), value(1, 1), 0), /version must be a positive safe integer, got 0/);
@@ -142,7 +146,7 @@ describe('SharedSkipList arena', () => {
     assert.throws(() => SharedSkipList.create({ lock: 'rwlock', prng: createPrng(1), segmentSizeBytes: SMALL_SEGMENT_BYTES, segmentsMax: 0 }), /segmentsMax must be an integer/);
   });
 
-  test('entries() refuses to continue after the map changed under it', () => {
+  test('entries() refuses to continue after the map changed under it', { timeout: TEST_TIMEOUT_MS }, () => {
     const map = SharedSkipList.create({ lock: 'mutex', prng: createPrng(1), segmentSizeBytes: SMALL_SEGMENT_BYTES });
     for (let i = 0; i < 5; i++) map.put(key(i), value(i, 3), i + 1);
     const iterator = map.entries();
@@ -151,7 +155,7 @@ describe('SharedSkipList arena', () => {
     assert.throws(() => iterator.next(), /modified while iterating/);
   });
 
-  test('size classes bound the padding: < 8 bytes up to 64 B, < 20 % above', () => {
+  test('size classes bound the padding: < 8 bytes up to 64 B, < 20 % above', { timeout: TEST_TIMEOUT_MS }, () => {
     const classes = new SizeClasses(1 << 20);
     for (let size = 1; size <= 1 << 20; size = size < 4096 ? size + 1 : size + 997) {
       const block = classes.blockBytes[classes.classFor(size)]!;
@@ -164,7 +168,7 @@ describe('SharedSkipList arena', () => {
 });
 
 describe('SharedSkipListReader (same thread, through a descriptor and a segment port)', () => {
-  test('reads what the writer wrote, including keys in segments added after attaching', () => {
+  test('reads what the writer wrote, including keys in segments added after attaching', { timeout: TEST_TIMEOUT_MS }, () => {
     const map = SharedSkipList.create({ lock: 'rwlock', prng: createPrng(9), segmentSizeBytes: SMALL_SEGMENT_BYTES, segmentsMax: 64 });
     map.put(key(1), value(1, 10), 1);
     const attachment = map.attachReader();
@@ -187,7 +191,7 @@ describe('SharedSkipListReader (same thread, through a descriptor and a segment 
     }
   });
 
-  test('a reader without the segment port fails loudly instead of reading a segment it cannot see', () => {
+  test('a reader without the segment port fails loudly instead of reading a segment it cannot see', { timeout: TEST_TIMEOUT_MS }, () => {
     const map = SharedSkipList.create({ lock: 'mutex', prng: createPrng(9), segmentSizeBytes: SMALL_SEGMENT_BYTES, segmentsMax: 64 });
     const reader = new SharedSkipListReader(map.descriptor(), null);
     for (let i = 0; i < 3000; i++) map.put(key(i), value(i, 100), i + 1);

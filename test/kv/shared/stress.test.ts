@@ -17,9 +17,11 @@
 //     range within the window) against the writer's per-key history.
 //   - The final state equals a single-threaded model's, read both by the writer and through the
 //     pool.
-// Bounded by time and write count; the pool is always closed in finally.
+// Bounded by time and write count; every wait on the pool has a deadline, the pool is always
+// closed (terminated past its deadline) in finally, and a watchdog turns a main thread stuck in
+// the lock (it is the writer) into a failure that shows the lock's state.
 
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { createPrng } from '../../../src/random/prng.js';
@@ -27,6 +29,12 @@ import { SharedSkipList } from '../../../src/kv/shared/shared-skip-list.js';
 import { ReaderPool } from '../../../src/kv/shared/reader-pool.js';
 import { LOCK_KINDS } from '../../../src/kv/shared/lock.js';
 import { ABSENT, type KeyValueVersion, type VersionedValue } from '../../../src/kv/ordered-map.js';
+import { describeLock, watchMainThread, within } from './bounded.js';
+
+/** Waiting for the reads in flight, the final reads, closing: each on a loaded 2-core machine. */
+const ROUND_TRIP_MS = 15_000;
+const watchdog = watchMainThread();
+after(() => watchdog.stop());
 
 const KEY_COUNT = 300;
 const KEY_PREFIX = 0x6b;
@@ -127,6 +135,8 @@ interface Counters {
 
 async function stress(lock: 'mutex' | 'rwlock', durationMs: number, writesMax: number): Promise<Counters & { segments: number }> {
   const map = SharedSkipList.create({ lock, prng: createPrng(lock === 'mutex' ? 101 : 202), segmentSizeBytes: 64 * 1024, segmentsMax: 512 });
+  watchdog.watch(map.lock.descriptor());
+  const describeRun = (): string => `${counters.writes} writes, ${inFlight.size} reads in flight, ${describeLock(map.lock.descriptor())}`;
   const prng = createPrng(lock === 'mutex' ? 303 : 404);
   const history = new History();
   const model = new Map<number, number>(); // key index → version
@@ -202,7 +212,7 @@ async function stress(lock: 'mutex' | 'rwlock', durationMs: number, writesMax: n
     void tracked.finally(() => inFlight.delete(tracked));
   };
 
-  const pool = await ReaderPool.create({ map, threads: 3, batchRequestsMax: 32 });
+  const pool = await within(ReaderPool.create({ map, threads: 3, batchRequestsMax: 32 }), ROUND_TRIP_MS, 'the reader pool did not start');
   try {
     const deadline = Date.now() + durationMs;
     // Bounded by the deadline and writesMax.
@@ -226,7 +236,7 @@ async function stress(lock: 'mutex' | 'rwlock', durationMs: number, writesMax: n
       }
       await yieldToEventLoop();
     }
-    await Promise.all(inFlight);
+    await within(Promise.all(inFlight), ROUND_TRIP_MS, 'the reads in flight were not answered', describeRun);
     assert.deepEqual(failures.slice(0, 5), []);
 
     // Final state: the writer's view, and every key read through the pool, equal the model.
@@ -236,22 +246,25 @@ async function stress(lock: 'mutex' | 'rwlock', durationMs: number, writesMax: n
       expected,
     );
     assert.equal(map.size, model.size);
-    const finalReads = await Promise.all(Array.from({ length: KEY_COUNT }, (_, k) => pool.get(keyOf(k))));
+    const finalReads = await within(Promise.all(Array.from({ length: KEY_COUNT }, (_, k) => pool.get(keyOf(k)))), ROUND_TRIP_MS, 'the final reads were not answered', describeRun);
     finalReads.forEach((result, k) => {
       assert.equal(result?.version, model.get(k), `final read of key ${k}`);
       if (result !== undefined) checkValue(k, result, `final read of key ${k}`);
     });
-    const fullScan = await pool.scan(new Uint8Array(0), null, KEY_COUNT);
+    const fullScan = await within(pool.scan(new Uint8Array(0), null, KEY_COUNT), ROUND_TRIP_MS, 'the final scan was not answered', describeRun);
     assert.deepEqual(fullScan.map((e) => [indexOfKey(e.key), e.version]), expected);
   } finally {
-    await pool.close();
+    await within(pool.close(), ROUND_TRIP_MS, 'the reader pool did not close', describeRun).catch(async (error: unknown) => {
+      await pool.terminate();
+      throw error;
+    });
   }
   return { ...counters, segments: map.arenaStats().segmentCount };
 }
 
 describe('shared skip list under concurrent readers and a writer', () => {
   for (const lock of LOCK_KINDS) {
-    test(`${lock}: no torn values, every read current within its window, final state equals the model`, async () => {
+    test(`${lock}: no torn values, every read current within its window, final state equals the model`, { timeout: 60_000 }, async () => {
       const counters = await stress(lock, 3000, 60000);
       // The run must have done enough of everything for the checks above to mean something.
       assert.ok(counters.writes >= 2000, `only ${counters.writes} writes`);
