@@ -241,8 +241,7 @@ function comparisonTable(workload: WorkloadData, metric: MetricDefinition): stri
   });
   const headers = ['profile', 'median', 'min … max', 'spread', ...(perRow ? ['vs'] : []), header, 'verdict'];
   const aligns: Align[] = ['left', 'right', 'right', 'right', ...(perRow ? (['left'] as Align[]) : []), 'right', 'left'];
-  const title = metric.title.charAt(0).toUpperCase() + metric.title.slice(1);
-  const lines = [`**${title}** (${unitPhrase(metric, latencyUnit)}; ${betterPhrase(metric)}${metric.kind === 'latency' ? '; median of the runs’ percentiles' : ''})`, '', ...table(headers, aligns, rows)];
+  const lines = [`**${metric.title}** (${unitPhrase(metric, latencyUnit)}; ${betterPhrase(metric)}${metric.kind === 'latency' ? '; median of the runs’ percentiles' : ''})`, '', ...table(headers, aligns, rows)];
   if (warnings.size > 0) lines.push('', ...[...warnings].map((warning) => `⚠ ${warning}`));
   return lines;
 }

@@ -45,7 +45,7 @@ export interface MetricDefinition {
   readonly kind: MetricKind;
   readonly unit: MetricUnit;
   readonly better: Better;
-  /** A short human title, e.g. "p99 latency", "fsyncs per operation". */
+  /** A short title to head a table, e.g. "p99 latency", "Messages per operation". */
   readonly title: string;
 }
 
@@ -57,22 +57,22 @@ interface NameInfo {
 }
 
 const NAME_INFO: Readonly<Record<MetricName, NameInfo>> = {
-  throughput: { kind: 'throughput', unit: 'ops/s', better: 'higher', title: 'throughput' },
+  throughput: { kind: 'throughput', unit: 'ops/s', better: 'higher', title: 'Throughput' },
   p50: { kind: 'latency', unit: 'us', better: 'lower', title: 'p50 latency' },
   p90: { kind: 'latency', unit: 'us', better: 'lower', title: 'p90 latency' },
   p99: { kind: 'latency', unit: 'us', better: 'lower', title: 'p99 latency' },
   'p99.9': { kind: 'latency', unit: 'us', better: 'lower', title: 'p99.9 latency' },
-  max: { kind: 'latency', unit: 'us', better: 'lower', title: 'max latency' },
-  'error-rate': { kind: 'error-rate', unit: 'percent', better: 'lower', title: 'error rate' },
+  max: { kind: 'latency', unit: 'us', better: 'lower', title: 'Max latency' },
+  'error-rate': { kind: 'error-rate', unit: 'percent', better: 'lower', title: 'Error rate' },
   'fsyncs/op': { kind: 'cost', unit: 'count/op', better: 'lower', title: 'fsyncs per operation' },
-  'bytes-written/op': { kind: 'cost', unit: 'bytes/op', better: 'lower', title: 'bytes written to disk per operation' },
-  'messages/op': { kind: 'cost', unit: 'count/op', better: 'lower', title: 'messages per operation' },
-  'wire-bytes/op': { kind: 'cost', unit: 'bytes/op', better: 'lower', title: 'bytes on the wire per operation' },
-  'entries/append': { kind: 'cost', unit: 'count', better: 'neither', title: 'entries per AppendEntries' },
-  'proposals/batch': { kind: 'cost', unit: 'count', better: 'neither', title: 'proposals per batch' },
+  'bytes-written/op': { kind: 'cost', unit: 'bytes/op', better: 'lower', title: 'Bytes written to disk per operation' },
+  'messages/op': { kind: 'cost', unit: 'count/op', better: 'lower', title: 'Messages per operation' },
+  'wire-bytes/op': { kind: 'cost', unit: 'bytes/op', better: 'lower', title: 'Bytes on the wire per operation' },
+  'entries/append': { kind: 'cost', unit: 'count', better: 'neither', title: 'Entries per AppendEntries' },
+  'proposals/batch': { kind: 'cost', unit: 'count', better: 'neither', title: 'Proposals per batch' },
   // raw / stored: 2.2 means the log takes 1 / 2.2 of its raw size on disk.
-  'log-compression': { kind: 'cost', unit: 'ratio', better: 'higher', title: 'log compression ratio (raw / stored)' },
-  'snapshot-compression': { kind: 'cost', unit: 'ratio', better: 'higher', title: 'snapshot compression ratio (raw / stored)' },
+  'log-compression': { kind: 'cost', unit: 'ratio', better: 'higher', title: 'Log compression ratio (raw / stored)' },
+  'snapshot-compression': { kind: 'cost', unit: 'ratio', better: 'higher', title: 'Snapshot compression ratio (raw / stored)' },
 };
 
 function isMetricName(name: string): name is MetricName {
