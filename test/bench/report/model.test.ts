@@ -117,6 +117,8 @@ test('identical distributions are ~ with p=1', () => {
     assert.equal(comparison.significant, false);
     assert.equal(comparison.assessment, 'no-difference');
     assert.equal(comparison.ratio, 1);
+    // Not "too few samples": fsyncs/op is 1 in every run of both, nothing could differ.
+    assert.deepEqual(comparison.warnings, [], metric);
   }
   // Constant samples: the interval is exactly the ratio, without resampling.
   assert.deepEqual(compared(mix, 'same', 'fsyncs/op').interval, { low: 1, high: 1, confidence: 0.95, resamples: 0 });
