@@ -15,11 +15,13 @@ import { basename } from 'node:path';
 import { SERIES_BUCKET_US_DEFAULT } from '../record/recorder.js';
 import type { CellResult, Costs, Environment, OperationTypeResult, RunFile } from '../results/schema.js';
 import { BOOTSTRAP_CONFIDENCE_DEFAULT, BOOTSTRAP_RESAMPLES_DEFAULT } from '../stats/bootstrap.js';
-import { ALPHA_DEFAULT, compareSamples, formatComparison, formatP, type ComparisonDirection } from '../stats/compare.js';
-import type { MannWhitneyMethod } from '../stats/mann-whitney.js';
-import { summarize, type SampleSummary } from '../stats/summary.js';
+import { ALPHA_DEFAULT } from '../stats/compare.js';
+import { summarize } from '../stats/summary.js';
+import { compareMetric, type CompareSettings, type MetricComparisonResult, type MetricSamples } from './comparison.js';
 import { metricsFor, repetitionValue, type MetricDefinition } from './metrics.js';
 import { mergeLatency, type MergedLatency } from './spectrum.js';
+
+export type { Assessment, MetricComparison, MetricComparisonResult, MetricNotCompared, MetricSamples } from './comparison.js';
 
 export const REPORT_SCHEMA = 'raftbench.report/1';
 /** The profile name taken as the baseline when none is named. */
@@ -142,14 +144,6 @@ export interface RepetitionData {
   readonly notes: readonly string[];
 }
 
-export interface MetricSamples {
-  /** One value per repetition that has one, in repetition order. */
-  readonly values: readonly number[];
-  /** The repetition each value came from. */
-  readonly repetitions: readonly number[];
-  readonly summary: SampleSummary;
-}
-
 export interface ErrorTally {
   /** Operations that finished, successfully or not. */
   readonly finished: number;
@@ -178,43 +172,6 @@ export interface ConfigurationData {
   readonly errors: { readonly total: ErrorTally; readonly byType: Readonly<Record<string, ErrorTally>> };
   readonly notes: readonly string[];
 }
-
-export type Assessment = 'better' | 'worse' | 'changed' | 'no-difference';
-
-export interface MetricComparison {
-  readonly status: 'compared';
-  /** median(candidate) / median(reference); null when the reference median is 0. */
-  readonly ratio: number | null;
-  /**
-   * hyperfine's "±" for the ratio: ratio · √(s_ref² + s_cand²) with s = MAD / median of each side
-   * (error propagation of the relative spreads). A descriptive spread, not a confidence interval.
-   */
-  readonly ratioSpread: number | null;
-  /** (ratio − 1) · 100. */
-  readonly deltaPercent: number | null;
-  /** Percentile-bootstrap interval of the ratio; null when the reference has values ≤ 0. */
-  readonly interval: { readonly low: number; readonly high: number; readonly confidence: number; readonly resamples: number } | null;
-  readonly p: number;
-  readonly pMinAchievable: number;
-  readonly method: MannWhitneyMethod;
-  readonly n1: number;
-  readonly n2: number;
-  readonly significant: boolean;
-  readonly direction: ComparisonDirection;
-  /** direction read with the metric's `better`: 'changed' for metrics where neither way is better. */
-  readonly assessment: Assessment;
-  /** benchstat's cell: `+23.1 % (p=0.002 n=10+10)` or `~ (p=0.41 n=10+10)`, warnings apart. */
-  readonly verdict: string;
-  /** e.g. too few samples to reach alpha at all. */
-  readonly warnings: readonly string[];
-}
-
-export interface MetricNotCompared {
-  readonly status: 'unavailable';
-  readonly reason: string;
-}
-
-export type MetricComparisonResult = MetricComparison | MetricNotCompared;
 
 export interface ComparisonRow {
   /** ConfigurationData.label of the candidate and of what it is compared with. */
@@ -401,7 +358,6 @@ function configurationData(label: string, profile: string, source: string, sourc
     }
     if (values.length > 0) samples[metric.id] = { values, repetitions: repetitionNumbers, summary: summarize(values, `${label} ${metric.id}`) };
   }
-  const where = (index: number, type: string): string => `${sourcePath}: ${workload}/${profile} repetition ${ordered[index]!.repetition} ${type}`;
   const latencyByType: Record<string, MergedLatency> = {};
   const errorsByType: Record<string, ErrorTally> = {};
   for (const type of operationTypes) {
@@ -422,71 +378,9 @@ function configurationData(label: string, profile: string, source: string, sourc
     latencyCaveat: latencyCaveat(drives),
     repetitions,
     samples,
-    latency: { total: mergeLatency(ordered.map((cell) => cell.total.latencyUs.encoded), (index) => where(index, 'total')), byType: latencyByType },
+    latency: { total: mergeLatency(ordered.map((cell) => cell.total.latencyUs.encoded), (index) => `${sourcePath}: ${workload}/${profile} repetition ${ordered[index]!.repetition} total`), byType: latencyByType },
     errors: { total: tallyErrors(repetitions.map((repetition) => repetition.total)), byType: errorsByType },
     notes: unique(repetitions.flatMap((repetition) => repetition.notes)),
-  };
-}
-
-function isConstant(values: readonly number[]): boolean {
-  return values.every((value) => value === values[0]);
-}
-
-interface CompareSettings {
-  readonly alpha: number;
-  readonly bootstrapResamples: number;
-}
-
-export function compareMetric(metric: MetricDefinition, reference: MetricSamples | undefined, candidate: MetricSamples | undefined, settings: CompareSettings): MetricComparisonResult {
-  if (reference === undefined) return { status: 'unavailable', reason: `the reference has no ${metric.id} samples` };
-  if (candidate === undefined) return { status: 'unavailable', reason: `no ${metric.id} samples` };
-  const a = reference.values;
-  const b = candidate.values;
-  const positiveReference = a.every((value) => value > 0);
-  // Two constant samples (deterministic counters often are) bootstrap to exactly their ratio;
-  // skipping 10 000 resamples of them changes nothing but the time.
-  const constant = isConstant(a) && isConstant(b);
-  const comparison = compareSamples(a, b, {
-    alpha: settings.alpha,
-    bootstrap: !positiveReference || constant ? false : { resamples: settings.bootstrapResamples },
-  });
-  const ratio = Number.isFinite(comparison.ratioOfMedians) ? comparison.ratioOfMedians : null;
-  let interval: MetricComparison['interval'] = null;
-  if (comparison.interval !== null) {
-    interval = { low: comparison.interval.low, high: comparison.interval.high, confidence: comparison.interval.confidence, resamples: comparison.interval.resamples };
-  } else if (constant && positiveReference && ratio !== null) {
-    interval = { low: ratio, high: ratio, confidence: BOOTSTRAP_CONFIDENCE_DEFAULT, resamples: 0 };
-  }
-  const { test } = comparison;
-  // benchstat prints "~" when the delta is not finite even if the test says significant; from a
-  // median of 0 the honest statement is the direction.
-  const verdict = ratio === null && comparison.significant && comparison.direction !== 'no-difference'
-    ? `${comparison.direction === 'increase' ? 'up' : 'down'} from 0 (p${formatP(test.p)} n=${test.n1}+${test.n2})`
-    : formatComparison({ ...comparison, warnings: [] });
-  const assessment: Assessment = comparison.direction === 'no-difference'
-    ? 'no-difference'
-    : metric.better === 'neither'
-      ? 'changed'
-      : (comparison.direction === 'increase') === (metric.better === 'higher') ? 'better' : 'worse';
-  return {
-    status: 'compared',
-    ratio,
-    ratioSpread: ratio === null ? null : ratio * Math.hypot(reference.summary.spreadRelative, candidate.summary.spreadRelative),
-    deltaPercent: ratio === null ? null : comparison.deltaPercent,
-    interval,
-    p: test.p,
-    pMinAchievable: test.pMinAchievable,
-    method: test.method,
-    n1: test.n1,
-    n2: test.n2,
-    significant: comparison.significant,
-    direction: comparison.direction,
-    assessment,
-    verdict,
-    // Every value equal on both sides: the exact test can reach no p below 1, and the stats module
-    // calls that "too few samples" — but there is simply no difference, and more runs would not
-    // find one. (The bootstrap warning cannot occur: the interval is skipped above when it would.)
-    warnings: constant && a[0] === b[0] ? [] : comparison.warnings,
   };
 }
 
@@ -521,11 +415,108 @@ function resolveBaseline(requested: string | undefined, configurations: readonly
   return { label: first.label, note: `workload ${workload} has no profile '${requested}': compared with ${first.label} (the first) instead` };
 }
 
+/** What every workload's assembly needs from the whole set of files. */
+interface Context {
+  readonly labels: readonly string[];
+  readonly pathOf: ReadonlyMap<string, string>;
+  readonly configurationLabel: (profile: string, source: string) => string;
+  readonly baselineRequested: string | undefined;
+  readonly pairing: Pairing;
+  readonly compare: CompareSettings;
+}
+
+function workloadData({ workload, cells }: WorkloadCells, context: Context): WorkloadData {
+  const operationTypes = unique(cells.flatMap(({ cell }) => Object.keys(cell.byType))).sort();
+  const metricsAll = metricsFor(operationTypes, cells.some(({ cell }) => cell.costs !== null));
+  // Configurations: profiles by first appearance, each profile's files in the order given.
+  const keys = unique(cells.map(({ cell }) => cell.profile)).flatMap((profile) =>
+    context.labels
+      .filter((source) => cells.some((entry) => entry.source === source && entry.cell.profile === profile))
+      .map((source) => ({ profile, source, label: context.configurationLabel(profile, source) })),
+  );
+  const baseline = resolveBaseline(context.baselineRequested, keys, workload);
+  const baselineProfile = keys.find((key) => key.label === baseline.label)!.profile;
+  const ordered = [...keys.filter((key) => key.profile === baselineProfile), ...keys.filter((key) => key.profile !== baselineProfile)];
+  const configurations = ordered.map((key) => {
+    const own = cells.filter((entry) => entry.source === key.source && entry.cell.profile === key.profile).map((entry) => entry.cell);
+    return configurationData(key.label, key.profile, key.source, context.pathOf.get(key.source)!, workload, own, metricsAll, operationTypes);
+  });
+  const metrics = metricsAll.filter((metric) => configurations.some((configuration) => configuration.samples[metric.id] !== undefined));
+  const referenceOf = (configuration: ConfigurationData): ConfigurationData | null => {
+    if (configuration.label === baseline.label) return null;
+    if (context.pairing === 'across-files') {
+      const firstOfProfile = configurations.find((other) => other.profile === configuration.profile)!;
+      if (firstOfProfile !== configuration) return firstOfProfile;
+    }
+    return configurations.find((other) => other.label === baseline.label)!;
+  };
+  const rows = configurations.flatMap((configuration): ComparisonRow[] => {
+    const reference = referenceOf(configuration);
+    if (reference === null) return [];
+    const comparisons: Record<string, MetricComparisonResult> = {};
+    for (const metric of metrics) {
+      if (reference.samples[metric.id] === undefined && configuration.samples[metric.id] === undefined) continue;
+      comparisons[metric.id] = compareMetric(metric, reference.samples[metric.id], configuration.samples[metric.id], context.compare);
+    }
+    return [{ configuration: configuration.label, reference: reference.label, metrics: comparisons }];
+  });
+  return { workload, baseline: baseline.label, baselineNote: baseline.note, operationTypes, metrics, configurations, rows };
+}
+
+function sourceData(source: ReportSource, label: string): SourceData {
+  const cellsPerConfiguration = new Map<string, number>();
+  for (const cell of source.run.cells) {
+    const key = JSON.stringify([cell.workload, cell.profile]);
+    cellsPerConfiguration.set(key, (cellsPerConfiguration.get(key) ?? 0) + 1);
+  }
+  return {
+    label,
+    path: source.path,
+    environment: source.run.environment,
+    command: source.run.command,
+    interrupted: source.run.interrupted,
+    cellCount: source.run.cells.length,
+    workloads: unique(source.run.cells.map((cell) => cell.workload)),
+    profiles: unique(source.run.cells.map((cell) => cell.profile)),
+    repetitionsMax: Math.max(0, ...cellsPerConfiguration.values()),
+  };
+}
+
+function reportWarnings(sources: readonly SourceData[], environmentDifferences: readonly string[], workloads: readonly WorkloadData[]): string[] {
+  const warnings: string[] = [];
+  if (environmentDifferences.length > 0) {
+    warnings.push(`the runs come from different machines or software (${environmentDifferences.join(', ')} differ): a difference between files may be the machine's, not the change's`);
+  }
+  for (const source of sources) {
+    const { environment } = source;
+    const load = environment.loadAverageAtStart[0];
+    if (load !== undefined && load > LOAD_PER_CORE_BUSY * environment.cores) {
+      warnings.push(`${source.label}: load average ${load.toFixed(2)} on ${environment.cores} cores when the run started: the machine was busy, so timings carry its noise`);
+    }
+    if (source.interrupted) warnings.push(`${source.label}: the run was interrupted; only the cells that finished are here`);
+    if (source.cellCount === 0) warnings.push(`${source.label}: no cells were recorded`);
+  }
+  for (const workload of workloads) if (workload.baselineNote !== null) warnings.push(workload.baselineNote);
+  return warnings;
+}
+
+function unsafeProfiles(workloads: readonly WorkloadData[]): UnsafeProfile[] {
+  const reasonsOf = new Map<string, Set<string>>();
+  for (const workload of workloads) {
+    for (const configuration of workload.configurations) {
+      if (!configuration.unsafe) continue;
+      let reasons = reasonsOf.get(configuration.label);
+      if (reasons === undefined) reasonsOf.set(configuration.label, (reasons = new Set()));
+      for (const reason of configuration.unsafeReasons) reasons.add(reason);
+    }
+  }
+  return [...reasonsOf].map(([label, reasons]) => ({ label, reasons: [...reasons] }));
+}
+
 export function buildReport(sources: readonly ReportSource[], options: ReportOptions = {}): ReportData {
   if (sources.length === 0) throw new ReportInputError('no run files given');
-  const pairing = options.pairing ?? 'baseline';
   const settings = {
-    pairing,
+    pairing: options.pairing ?? 'baseline',
     baselineRequested: options.baseline ?? null,
     alpha: options.alpha ?? ALPHA_DEFAULT,
     confidence: BOOTSTRAP_CONFIDENCE_DEFAULT,
@@ -542,109 +533,30 @@ export function buildReport(sources: readonly ReportSource[], options: ReportOpt
   });
   // A profile in several files is labelled by file everywhere, so one name means one thing.
   const configurationLabel = (profile: string, source: string): string => ((sourcesOfProfile.get(profile)?.size ?? 0) > 1 ? `${profile}@${source}` : profile);
-  const pathOf = new Map(labels.map((label, index) => [label, sources[index]!.path]));
 
   const groups = groupByWorkload(sources, labels);
   if (options.baseline !== undefined) {
-    const known = groups.flatMap((group) => group.cells.flatMap(({ cell, source }) => [cell.profile, configurationLabel(cell.profile, source)]));
-    if (!known.includes(options.baseline)) {
-      throw new ReportInputError(`baseline '${options.baseline}' is not a profile of any run given; they are: ${unique(known).join(', ')}`);
-    }
+    const known = unique(groups.flatMap((group) => group.cells.flatMap(({ cell, source }) => [cell.profile, configurationLabel(cell.profile, source)])));
+    if (!known.includes(options.baseline)) throw new ReportInputError(`baseline '${options.baseline}' is not a profile of any run given; they are: ${known.join(', ')}`);
   }
-
-  const workloads = groups.map(({ workload, cells }): WorkloadData => {
-    const operationTypes = unique(cells.flatMap(({ cell }) => Object.keys(cell.byType))).sort();
-    const metricsAll = metricsFor(operationTypes, cells.some(({ cell }) => cell.costs !== null));
-    // Configurations: profiles by first appearance, each profile's files in the order given.
-    const profileOrder = unique(cells.map(({ cell }) => cell.profile));
-    const keys = profileOrder.flatMap((profile) => labels.filter((source) => cells.some((entry) => entry.source === source && entry.cell.profile === profile)).map((source) => ({ profile, source, label: configurationLabel(profile, source) })));
-    const baseline = resolveBaseline(options.baseline, keys, workload);
-    const baselineProfile = keys.find((key) => key.label === baseline.label)!.profile;
-    const ordered = [...keys.filter((key) => key.profile === baselineProfile), ...keys.filter((key) => key.profile !== baselineProfile)];
-    const configurations = ordered.map((key) =>
-      configurationData(
-        key.label,
-        key.profile,
-        key.source,
-        pathOf.get(key.source)!,
-        workload,
-        cells.filter((entry) => entry.source === key.source && entry.cell.profile === key.profile).map((entry) => entry.cell),
-        metricsAll,
-        operationTypes,
-      ),
-    );
-    const metrics = metricsAll.filter((metric) => configurations.some((configuration) => configuration.samples[metric.id] !== undefined));
-    const byLabel = new Map(configurations.map((configuration) => [configuration.label, configuration]));
-    const referenceOf = (configuration: ConfigurationData): string | null => {
-      if (configuration.label === baseline.label) return null;
-      if (pairing === 'across-files') {
-        const firstOfProfile = configurations.find((other) => other.profile === configuration.profile)!;
-        if (firstOfProfile !== configuration) return firstOfProfile.label;
-      }
-      return baseline.label;
-    };
-    const rows = configurations.flatMap((configuration): ComparisonRow[] => {
-      const reference = referenceOf(configuration);
-      if (reference === null) return [];
-      const referenceData = byLabel.get(reference)!;
-      const comparisons: Record<string, MetricComparisonResult> = {};
-      for (const metric of metrics) {
-        if (referenceData.samples[metric.id] === undefined && configuration.samples[metric.id] === undefined) continue;
-        comparisons[metric.id] = compareMetric(metric, referenceData.samples[metric.id], configuration.samples[metric.id], settings);
-      }
-      return [{ configuration: configuration.label, reference, metrics: comparisons }];
-    });
-    return { workload, baseline: baseline.label, baselineNote: baseline.note, operationTypes, metrics, configurations, rows };
-  });
-
-  const sourceData = sources.map((source, index): SourceData => {
-    const perConfiguration = new Map<string, number>();
-    for (const cell of source.run.cells) perConfiguration.set(`${cell.workload}\u0000${cell.profile}`, (perConfiguration.get(`${cell.workload}\u0000${cell.profile}`) ?? 0) + 1);
-    return {
-      label: labels[index]!,
-      path: source.path,
-      environment: source.run.environment,
-      command: source.run.command,
-      interrupted: source.run.interrupted,
-      cellCount: source.run.cells.length,
-      workloads: unique(source.run.cells.map((cell) => cell.workload)),
-      profiles: unique(source.run.cells.map((cell) => cell.profile)),
-      repetitionsMax: Math.max(0, ...perConfiguration.values()),
-    };
-  });
-
+  const context: Context = {
+    labels,
+    pathOf: new Map(labels.map((label, index) => [label, sources[index]!.path])),
+    configurationLabel,
+    baselineRequested: options.baseline,
+    pairing: settings.pairing,
+    compare: settings,
+  };
+  const workloads = groups.map((group) => workloadData(group, context));
+  const sourcesData = sources.map((source, index) => sourceData(source, labels[index]!));
   const environmentDifferences = MACHINE_FIELDS.filter((field) => unique(sources.map((source) => JSON.stringify(source.run.environment[field]))).length > 1);
-  const warnings: string[] = [];
-  if (environmentDifferences.length > 0) {
-    warnings.push(`the runs come from different machines or software (${environmentDifferences.join(', ')} differ): a difference between files may be the machine's, not the change's`);
-  }
-  for (const source of sourceData) {
-    const { environment } = source;
-    const load = environment.loadAverageAtStart[0];
-    if (load !== undefined && load > LOAD_PER_CORE_BUSY * environment.cores) {
-      warnings.push(`${source.label}: load average ${load.toFixed(2)} on ${environment.cores} cores when the run started: the machine was busy, so timings carry its noise`);
-    }
-    if (source.interrupted) warnings.push(`${source.label}: the run was interrupted; only the cells that finished are here`);
-    if (source.cellCount === 0) warnings.push(`${source.label}: no cells were recorded`);
-  }
-  for (const workload of workloads) if (workload.baselineNote !== null) warnings.push(workload.baselineNote);
-
-  const unsafeReasons = new Map<string, Set<string>>();
-  for (const workload of workloads) {
-    for (const configuration of workload.configurations) {
-      if (!configuration.unsafe) continue;
-      let reasons = unsafeReasons.get(configuration.label);
-      if (reasons === undefined) unsafeReasons.set(configuration.label, (reasons = new Set()));
-      for (const reason of configuration.unsafeReasons) reasons.add(reason);
-    }
-  }
   return {
     schema: REPORT_SCHEMA,
     settings,
-    sources: sourceData,
+    sources: sourcesData,
     environmentDifferences,
-    unsafe: [...unsafeReasons].map(([label, reasons]) => ({ label, reasons: [...reasons] })),
+    unsafe: unsafeProfiles(workloads),
     workloads,
-    warnings,
+    warnings: reportWarnings(sourcesData, environmentDifferences, workloads),
   };
 }
