@@ -8,6 +8,8 @@ Usage: raftbench <command> [options]
 
 Commands:
   sim        run the deterministic cluster simulation over many seeds (raftbench sim --help)
+  report     report run files: every profile against the baseline (raftbench report --help)
+  compare    compare run files: each profile across files, old → new (raftbench compare --help)
   help       show this text
 
 Run 'raftbench <command> --help' for a command's options.`;
@@ -16,6 +18,8 @@ type Command = (argv: string[]) => Promise<number>;
 
 const commands: Record<string, () => Promise<Command>> = {
   sim: async () => (await import('../sim/cli.js')).simCommand,
+  report: async () => (await import('./report-command.js')).reportCommand,
+  compare: async () => (await import('./compare-command.js')).compareCommand,
 };
 
 async function main(argv: string[]): Promise<number> {
