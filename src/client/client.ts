@@ -187,7 +187,7 @@ export class KvClient {
     let lastReason = 'no attempt';
     for (let backoffMs = this.backoffMsMin; ; backoffMs = Math.min(this.backoffMsMax, backoffMs * 2)) {
       attempts += 1;
-      const { endpoint, reply } = await attempt(attempts);
+      const { endpoint, reply } = await this.withinDeadline(attempt(attempts), deadlineMs);
       if (reply.ok) {
         this.leaderIndex = this.options.endpoints.indexOf(endpoint);
         return { ok: true, response: decodeResponse(reply.response), index: reply.index, attempts, unknownAttempts };
@@ -213,6 +213,30 @@ export class KvClient {
       }
       await new Promise<void>((resolve) => runtime.setTimer(waitMs, resolve));
     }
+  }
+
+  /**
+   * An attempt that gets no answer by the deadline (its node died, its connection hung) ends as a
+   * timeout with an unknown outcome: it may have reached a leader.
+   */
+  private withinDeadline(attempt: Promise<{ endpoint: NodeEndpoint; reply: NodeReply }>, deadlineMs: number): Promise<{ endpoint: NodeEndpoint; reply: NodeReply }> {
+    const runtime = this.options.runtime;
+    return new Promise((resolve, reject) => {
+      const endpoint = this.leaderEndpoint();
+      const timer = runtime.setTimer(Math.max(0, deadlineMs - runtime.nowMs()), () =>
+        resolve({ endpoint, reply: { ok: false, error: 'timeout', reason: 'no answer before the deadline', leader: 0, outcome: 'unknown' } }),
+      );
+      attempt.then(
+        (answer) => {
+          timer.cancel();
+          resolve(answer);
+        },
+        (error: unknown) => {
+          timer.cancel();
+          reject(error);
+        },
+      );
+    });
   }
 
   private leaderEndpoint(): NodeEndpoint {

@@ -33,6 +33,7 @@ import {
   type KvRequest,
   type KvResponse,
   KvDecodeError,
+  KV_FORMAT_VERSION,
   decodeRequest,
   decodeRequestHeader,
   encodeResponse,
@@ -235,6 +236,12 @@ export class KvStateMachine {
     this.appliedIndex = index;
     if (entry.data.length === 0) return { type: 'noop', index };
 
+    if (entry.data[0] !== KV_FORMAT_VERSION) {
+      // Not a request of this format at all (a foreign payload): answered without building an
+      // exception, whose stack trace would cost more than the rest of the apply.
+      const reason = `malformed request: format version at byte 0: expected ${KV_FORMAT_VERSION}, got ${entry.data[0]}`;
+      return { type: 'response', index, sessionId: 0, sequence: 0, response: encodeResponse({ type: 'error', code: 'malformed-request', reason }), origin: 'malformed' };
+    }
     let request: KvRequest;
     try {
       request = decodeRequest(entry.data);

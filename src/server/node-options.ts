@@ -53,6 +53,8 @@ export interface NodeOptions {
   readonly kvLock: KvLock;
   /** Reader worker threads serving reads from the shared skip list (mutex / rwlock only; 0: the main thread reads). */
   readonly readerThreads: number;
+  /** The shared skip list grows by segments of this size (a power of two, 64 KiB … 1 GiB; default 16 MiB). */
+  readonly kvSegmentBytes: number;
   /** A request not answered within this long is answered 'timeout' (its outcome unknown for writes). */
   readonly requestTimeoutMs: number;
   /** Proposals and reads waiting for the next loop turn, at most; beyond it a request is refused 'overloaded'. */
@@ -118,6 +120,7 @@ export function resolveNodeOptions(input: NodeOptionsInput): NodeOptions {
     unsafeReadsAllowed: input.unsafeReadsAllowed ?? false,
     kvLock: input.kvLock ?? 'none',
     readerThreads: input.readerThreads ?? 0,
+    kvSegmentBytes: input.kvSegmentBytes ?? 16 * 1024 * 1024,
     requestTimeoutMs: input.requestTimeoutMs ?? 5_000,
     pendingRequestsMax: input.pendingRequestsMax ?? 65_536,
     storageRecoveryMs: input.storageRecoveryMs ?? 1_000,

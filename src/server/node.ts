@@ -850,7 +850,7 @@ export class KvNode {
   private createMap(): OrderedMap {
     const prng = createPrng(this.options.seed ^ 0x5eed);
     if (this.options.kvLock === 'none') return new SkipList(prng);
-    return SharedSkipList.create({ lock: this.options.kvLock, prng });
+    return SharedSkipList.create({ lock: this.options.kvLock, prng, segmentSizeBytes: this.options.kvSegmentBytes, segmentsMax: Math.max(64, Math.ceil((1024 * 1024 * 1024) / this.options.kvSegmentBytes)) });
   }
 
   private raftConfig(): RaftConfig {

@@ -60,17 +60,21 @@ function down(id: NodeId): NodeReply {
  */
 export class HistoryRecorder {
   private readonly history: HistoryOperation[] = [];
+  /** Writes sent and not answered yet: at the end they count as unknown (they may have happened). */
+  private readonly inFlight = new Map<number, HistoryOperation>();
+  private nextOperationId = 1;
   private nextValue = 1;
   readonly counts = { issued: 0, answered: 0, unknown: 0, failed: 0 };
 
   constructor(private readonly clock: { readonly nowUs: number }) {}
 
+  /** The history, with the writes still unanswered as unknown-outcome operations. */
   operations(): readonly HistoryOperation[] {
-    return this.history;
+    return [...this.history, ...this.inFlight.values()];
   }
 
   check(): LinearizabilityResult {
-    return checkLinearizable(this.history);
+    return checkLinearizable(this.operations());
   }
 
   /** A value no one wrote before (so a read tells which write it saw). */
@@ -80,7 +84,9 @@ export class HistoryRecorder {
 
   async put(client: KvClient, clientId: number, key: string, value: string): Promise<ClientResult> {
     const callUs = this.begin();
+    const pending = this.pending({ type: 'put', key, value }, clientId, callUs);
     const result = await client.put(encoder.encode(key), encoder.encode(value));
+    this.inFlight.delete(pending);
     this.record(result, callUs, clientId, { type: 'put', key, value }, (response) => (response.type === 'ok' ? { version: response.version } : undefined));
     return result;
   }
@@ -94,7 +100,9 @@ export class HistoryRecorder {
 
   async cas(client: KvClient, clientId: number, key: string, expectedVersion: number, value: string): Promise<ClientResult> {
     const callUs = this.begin();
+    const pending = this.pending({ type: 'cas', key, expectedVersion, value }, clientId, callUs);
     const result = await client.cas(encoder.encode(key), expectedVersion, encoder.encode(value));
+    this.inFlight.delete(pending);
     this.record(result, callUs, clientId, { type: 'cas', key, expectedVersion, value }, (response) =>
       response.type === 'ok' ? { ok: true, version: response.version } : response.type === 'cas-mismatch' ? { ok: false, currentVersion: response.currentVersion } : undefined,
     );
@@ -103,7 +111,9 @@ export class HistoryRecorder {
 
   async delete(client: KvClient, clientId: number, key: string): Promise<ClientResult> {
     const callUs = this.begin();
+    const pending = this.pending({ type: 'delete', key }, clientId, callUs);
     const result = await client.delete(encoder.encode(key));
+    this.inFlight.delete(pending);
     this.record(result, callUs, clientId, { type: 'delete', key }, (response) =>
       response.type === 'ok' ? { deleted: true, version: response.version } : response.type === 'not-found' ? { deleted: false } : undefined,
     );
@@ -119,6 +129,12 @@ export class HistoryRecorder {
       : { ok: false, error: 'refused', outcome: reply.outcome, reason: reply.reason, attempts: 1 };
     this.record(result, callUs, clientId, { type: 'get', key }, getOutput);
     return reply;
+  }
+
+  private pending(input: HistoryOperation['input'], clientId: number, callUs: number): number {
+    const id = this.nextOperationId++;
+    this.inFlight.set(id, { clientId, callUs, returnUs: null, input, output: null } as unknown as HistoryOperation);
+    return id;
   }
 
   private begin(): number {
