@@ -7,6 +7,8 @@ const USAGE = `raftbench — a Raft-replicated KV store whose optimisations are 
 Usage: raftbench <command> [options]
 
 Commands:
+  start      the default comparison: baseline vs each switch vs all-on, about two minutes (npm start)
+  run        the benchmark matrix: profiles × workloads × repetitions (raftbench run --help)
   sim        run the deterministic cluster simulation over many seeds (raftbench sim --help)
   report     report run files: every profile against the baseline (raftbench report --help)
   compare    compare run files: each profile across files, old → new (raftbench compare --help)
@@ -17,6 +19,8 @@ Run 'raftbench <command> --help' for a command's options.`;
 type Command = (argv: string[]) => Promise<number>;
 
 const commands: Record<string, () => Promise<Command>> = {
+  start: async () => (await import('./run-command.js')).startCommand,
+  run: async () => (await import('./run-command.js')).runCommand,
   sim: async () => (await import('../sim/cli.js')).simCommand,
   report: async () => (await import('./report-command.js')).reportCommand,
   compare: async () => (await import('./compare-command.js')).compareCommand,

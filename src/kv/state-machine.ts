@@ -236,9 +236,10 @@ export class KvStateMachine {
     this.appliedIndex = index;
     if (entry.data.length === 0) return { type: 'noop', index };
 
-    if (entry.data[0] !== KV_FORMAT_VERSION) {
-      // Not a request of this format at all (a foreign payload): answered without building an
-      // exception, whose stack trace would cost more than the rest of the apply.
+    if (entry.data[0] === 0 || entry.data[0]! > KV_FORMAT_VERSION) {
+      // No request format at all (a foreign payload): answered without building an exception,
+      // whose stack trace would cost more than the rest of the apply. Known older versions go
+      // through the decoder, which says what changed.
       const reason = `malformed request: format version at byte 0: expected ${KV_FORMAT_VERSION}, got ${entry.data[0]}`;
       return { type: 'response', index, sessionId: 0, sequence: 0, response: encodeResponse({ type: 'error', code: 'malformed-request', reason }), origin: 'malformed' };
     }

@@ -261,7 +261,7 @@ export class RaftNode {
     if (this.role === 'leader') {
       if (this.readOnly.pendingCount >= PENDING_READS_MAX) return { ok: false, reason: 'reads-full', leader: this.id };
       this.readOnly.request({ context, from: this.id }, this.committedInTerm() ? this.log.commitIndex : null);
-      return { ok: true };
+      return { ok: true, via: 'read-index' };
     }
     if (this.role !== 'follower' || this.leader === NO_NODE) return { ok: false, reason: 'no-leader', leader: NO_NODE };
     if (this.forwardedReads.size >= FORWARDED_READS_MAX) return { ok: false, reason: 'reads-full', leader: this.leader };
@@ -271,7 +271,7 @@ export class RaftNode {
     }
     this.forwardedReads.add(context);
     this.send({ type: 'ReadIndex', from: this.id, to: this.leader, term: this.term, context }, false);
-    return { ok: true };
+    return { ok: true, via: 'read-index' };
   }
 
   /**
@@ -283,7 +283,7 @@ export class RaftNode {
     if (this.role !== 'leader') return { ok: false, reason: 'not-leader', leader: this.leader };
     if (this.readOnly.leaseHolds(this.tickCount) && this.committedInTerm()) {
       this.readStates.push({ context, index: this.log.commitIndex, via: 'lease' });
-      return { ok: true };
+      return { ok: true, via: 'lease' };
     }
     return this.readIndex(context);
   }

@@ -311,7 +311,11 @@ export type ProposeResult =
   | { readonly ok: false; readonly reason: 'uncommitted-full'; readonly leader: NodeId; readonly uncommittedEntries: number; readonly uncommittedBytes: number };
 
 export type ReadRequestResult =
-  | { readonly ok: true }
+  /**
+   * `via: 'lease'`: the lease held now and the read's index is fixed now (its ReadState still
+   * comes out in a later Ready); `via: 'read-index'`: a heartbeat round will confirm it.
+   */
+  | { readonly ok: true; readonly via: 'lease' | 'read-index' }
   | { readonly ok: false; readonly reason: 'not-leader' | 'no-leader' | 'reads-full'; readonly leader: NodeId };
 
 export type TransferResult =

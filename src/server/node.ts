@@ -21,10 +21,10 @@
 // requests fail with 'storage-failed', and after storageRecoveryMs the node reopens its storage
 // (which re-scans the log) and rejoins as if restarted.
 
-import type { InstallSnapshotRequest, Message, NodeId, RaftConfig, RaftStatus, ReadState, Ready, SnapshotMeta } from '../raft/types.js';
+import type { InstallSnapshotRequest, Message, NodeId, HardState, RaftConfig, RaftStatus, ReadState, Ready, SnapshotMeta } from '../raft/types.js';
 import { RaftNode } from '../raft/raft.js';
 import { createPrng } from '../random/prng.js';
-import { Storage, type RecoveredState } from '../storage/storage.js';
+import { appendSyncNeeded, Storage, type RecoveredState } from '../storage/storage.js';
 import type { SnapshotInfo } from '../storage/snapshot-store.js';
 import type { StorageCountersSnapshot } from '../storage/counters.js';
 import { StorageCorruptionError, StorageFormatError, StorageIoError } from '../storage/errors.js';
@@ -34,7 +34,7 @@ import { SharedSkipList } from '../kv/shared/shared-skip-list.js';
 import { ReaderPool } from '../kv/shared/reader-pool.js';
 import { encodeResponse, type KvReadCommand, type KvResponse } from '../kv/commands.js';
 import type { OrderedMap } from '../kv/ordered-map.js';
-import type { Transport, TransportHandler } from '../transport/transport.js';
+import type { Transport, TransportCountersSnapshot, TransportHandler } from '../transport/transport.js';
 import type { NodeRuntime, Timer } from './runtime.js';
 import { UNSAFE_READ_MODES, type NodeOptions, type ReadMode } from './node-options.js';
 
@@ -71,6 +71,9 @@ export interface NodeCountersSnapshot {
   readonly proposeCalls: number;
   readonly proposalsRefused: number;
   readonly readies: number;
+  /** AppendEntries this node sent that carried entries, and the entries they carried. */
+  readonly appendsSent: number;
+  readonly entriesSent: number;
   readonly entriesApplied: number;
   readonly applyBatches: number;
   readonly readsServed: Readonly<Record<ReadMode, number>>;
@@ -82,15 +85,23 @@ export interface NodeCountersSnapshot {
   readonly snapshotBytesStored: number;
   readonly storageFailures: number;
   readonly storage: StorageCountersSnapshot | null;
+  readonly transport: TransportCountersSnapshot;
 }
 
 /** Hooks the simulation uses to watch the node (checkers); no-ops elsewhere. */
 export interface NodeObserver {
   readonly ready?: (ready: Ready) => void;
-  /** The Ready's writes are durable (called before its messagesAfterPersist go out). */
-  readonly persisted?: (ready: Ready) => void;
-  /** A read was answered from a lease (the core's lease held at this tick). */
-  readonly leaseRead?: (index: number) => void;
+  /**
+   * The Ready's writes are durable (called before its messagesAfterPersist go out) — all but a
+   * hard state that only moved the commit index, which is written unsynced (`hardStateDurable`
+   * false; see appendSyncNeeded).
+   */
+  readonly persisted?: (ready: Ready, hardStateDurable: boolean) => void;
+  /**
+   * The core granted a read from its lease just now, as leader of `term` (the read's index is
+   * fixed now; it is answered once that index is applied).
+   */
+  readonly leaseRead?: (term: number) => void;
   readonly applied?: (results: readonly ApplyResult[], entries: Ready['committedEntries']) => void;
   readonly restored?: (meta: SnapshotMeta, stateMachine: KvStateMachine) => void;
   /** A snapshot as of `meta` starts streaming from the state machine (the state is as of meta.index now). */
@@ -160,6 +171,8 @@ export class KvNode {
   private readiesInFlight = 0;
   /** Resolves once the previous Ready is durable: Readies with nothing to write wait on it. */
   private lastPersisted: Promise<void> = Promise.resolve();
+  /** The hard state of the last Ready handed to storage (to tell a commit-only change). */
+  private lastHardState: HardState = { term: 0, vote: 0, commit: 0 };
   /** Completion (apply, advance) of Readies, chained in Ready order. */
   private completionChain: Promise<void> = Promise.resolve();
   private stagedSnapshot: StagedSnapshot | null = null;
@@ -177,6 +190,8 @@ export class KvNode {
     proposeCalls: 0,
     proposalsRefused: 0,
     readies: 0,
+    appendsSent: 0,
+    entriesSent: 0,
     entriesApplied: 0,
     applyBatches: 0,
     readsServed: { ...READ_MODES_ZERO },
@@ -245,6 +260,7 @@ export class KvNode {
     this.observer.started?.(recovered, this.stateMachine);
     this.readiesInFlight = 0;
     this.lastPersisted = Promise.resolve();
+    this.lastHardState = recovered.hardState;
     this.completionChain = Promise.resolve();
     this.stagedSnapshot = null;
     this.snapshotInProgress = false;
@@ -284,7 +300,7 @@ export class KvNode {
   }
 
   counterSnapshot(): NodeCountersSnapshot {
-    return { ...this.counters, readsServed: { ...this.counters.readsServed }, storage: this.storage?.counters() ?? null };
+    return { ...this.counters, readsServed: { ...this.counters.readsServed }, storage: this.storage?.counters() ?? null, transport: this.transport.counters() };
   }
 
   /** The state machine, for checks and tests (read-only use). */
@@ -482,6 +498,7 @@ export class KvNode {
         this.settleRead(waiter, this.failure(error, `read refused: ${result.reason}`, 'not-applied', result.leader));
         continue;
       }
+      if (result.via === 'lease') this.observer.leaseRead?.(core.status().term);
       this.readsByContext.set(context, waiter);
     }
   }
@@ -500,6 +517,7 @@ export class KvNode {
 
     let persisted: Promise<void>;
     let staged: StagedSnapshot | null = null;
+    let hardStateDurable = true;
     if (ready.snapshot !== null) {
       const meta = ready.snapshot;
       staged = this.stagedSnapshot;
@@ -517,16 +535,29 @@ export class KvNode {
         return ready.entries.length > 0 || ready.hardState !== null ? storage.append(ready.entries, ready.hardState) : undefined;
       });
     } else if (ready.entries.length > 0 || ready.hardState !== null) {
-      persisted = this.writeBarrier === null ? storage.append(ready.entries, ready.hardState) : this.writeBarrier.then(() => storage.append(ready.entries, ready.hardState));
+      const written = this.writeBarrier === null ? storage.append(ready.entries, ready.hardState) : this.writeBarrier.then(() => storage.append(ready.entries, ready.hardState));
+      if (appendSyncNeeded(ready.entries.length, ready.hardState, this.lastHardState)) {
+        persisted = written;
+      } else {
+        // Only the commit index moved: storage writes it without a sync of its own, and nothing
+        // here waits for it (waiting would put a whole fsync between commit and apply). A
+        // failure still takes the node down for storage recovery.
+        persisted = this.lastPersisted;
+        hardStateDurable = false;
+        written.catch((error: unknown) => {
+          if (incarnation === this.incarnation) this.failed(error);
+        });
+      }
     } else {
       persisted = this.lastPersisted;
     }
     this.lastPersisted = persisted;
+    if (ready.hardState !== null) this.lastHardState = ready.hardState;
     // Nothing below may run before the Readies before this one completed (advance order).
     this.completionChain = this.completionChain
       .then(() => persisted)
       .then(
-        () => (incarnation === this.incarnation ? this.completeReady(ready, holdMessages, staged) : undefined),
+        () => (incarnation === this.incarnation ? this.completeReady(ready, holdMessages, staged, hardStateDurable) : undefined),
         (error: unknown) => {
           if (incarnation === this.incarnation) this.failed(error);
         },
@@ -580,10 +611,10 @@ export class KvNode {
     return saving;
   }
 
-  private async completeReady(ready: Ready, sendMessagesNow: boolean, staged: StagedSnapshot | null): Promise<void> {
+  private async completeReady(ready: Ready, sendMessagesNow: boolean, staged: StagedSnapshot | null, hardStateDurable: boolean): Promise<void> {
     const core = this.core!;
     const incarnation = this.incarnation;
-    this.observer.persisted?.(ready);
+    this.observer.persisted?.(ready, hardStateDurable);
     if (sendMessagesNow) this.sendAll(ready.messages);
     this.sendAll(this.options.testOnlyAcknowledgeBeforePersist ? [] : ready.messagesAfterPersist);
     if (ready.snapshot !== null && staged !== null) {
@@ -640,10 +671,7 @@ export class KvNode {
     this.readsByContext.delete(read.context);
     waiter.index = read.index;
     waiter.via = read.via;
-    if (read.via === 'lease') {
-      this.counters.readsLease += 1;
-      this.observer.leaseRead?.(read.index);
-    }
+    if (read.via === 'lease') this.counters.readsLease += 1;
     // Kept in index order: reads confirmed later never have a lower index on one leader.
     const list = this.readsAwaitingApply;
     let position = list.length;
@@ -689,8 +717,15 @@ export class KvNode {
 
   private sendAll(messages: readonly Message[]): void {
     for (const message of messages) {
-      if (message.type === 'InstallSnapshot') this.sendSnapshot(message);
-      else this.transport.send(message);
+      if (message.type === 'InstallSnapshot') {
+        this.sendSnapshot(message);
+        continue;
+      }
+      if (message.type === 'AppendEntries' && message.entries.length > 0) {
+        this.counters.appendsSent += 1;
+        this.counters.entriesSent += message.entries.length;
+      }
+      this.transport.send(message);
     }
   }
 

@@ -16,7 +16,7 @@ import { RELIABLE_NETWORK, type NetworkFaults } from './network.js';
 import { formatRecord } from './trace.js';
 import { HistoryRecorder, simEndpoints } from './clients.js';
 import { SimNodeRuntime } from './runtime.js';
-import { KvClient, type ClientResult } from '../client/client.js';
+import { KvClient, type ClientResult, type ClientOptions } from '../client/client.js';
 import type { NodeReply } from '../server/node.js';
 import type { ReadMode } from '../server/node-options.js';
 
@@ -90,13 +90,14 @@ export type Step =
    */
   | { readonly do: 'expect-appends'; readonly since: string; readonly atMost: number; readonly label: string }
   /** A put through the scenario's client (sessions, leader discovery, retries); must succeed within `withinMs`. */
-  | { readonly do: 'kv-put'; readonly key: string; readonly withinMs: number }
+  /** A put through the scenario's client (which finds the leader), or `via` one node only (its own client). */
+  | { readonly do: 'kv-put'; readonly key: string; readonly withinMs: number; readonly via?: NodeRef }
   /**
    * A get sent straight to one node in `mode` (no retries). `served`: it must answer within
    * `withinMs`; `not-served`: it must not answer with a value within `withinMs` (it may fail, or
    * still be waiting — then it is recorded when it ends). Every answer goes into the history.
    */
-  | { readonly do: 'kv-get'; readonly via: NodeRef; readonly mode: ReadMode; readonly key: string; readonly expect: 'served' | 'not-served'; readonly withinMs: number }
+  | { readonly do: 'kv-get'; readonly via: NodeRef; readonly mode: ReadMode; readonly key: string; readonly expect: 'served' | 'not-served' | 'either'; readonly withinMs: number }
   /** The history of kv-put and kv-get rows is linearizable. */
   | { readonly do: 'expect-linearizable' }
   /** Reads answered from a lease since `since`: at least / at most this many. */
@@ -157,6 +158,7 @@ class ScenarioRun implements ScenarioView {
   readonly marks = new Map<string, { readonly total: number; readonly rejections: number; readonly appends: number; readonly entries: number; readonly leaseReads: number; readonly byType: Record<MessageType, number> }>();
   private readonly history: HistoryRecorder;
   private kvClient: KvClient | null = null;
+  private readonly kvClientsVia = new Map<NodeId, KvClient>();
   private readonly pendingReads: Promise<unknown>[] = [];
   readonly measurements = new Map<string, number>();
   readonly isolated = new Set<NodeId>();
@@ -166,9 +168,22 @@ class ScenarioRun implements ScenarioView {
   }
 
   private client(): KvClient {
-    if (this.kvClient === null) {
-      this.kvClient = new KvClient({
-        endpoints: simEndpoints(this.cluster),
+    if (this.kvClient === null) this.kvClient = this.newClient(simEndpoints(this.cluster));
+    return this.kvClient;
+  }
+
+  private clientVia(node: NodeId): KvClient {
+    let client = this.kvClientsVia.get(node);
+    if (client === undefined) {
+      client = this.newClient([simEndpoints(this.cluster)[node - 1]!]);
+      this.kvClientsVia.set(node, client);
+    }
+    return client;
+  }
+
+  private newClient(endpoints: ClientOptions['endpoints']): KvClient {
+    return new KvClient({
+        endpoints,
         readMode: 'log',
         requestTimeoutMs: 5_000,
         backoffMsMin: 1,
@@ -176,8 +191,6 @@ class ScenarioRun implements ScenarioView {
         runtime: new SimNodeRuntime(this.cluster, 0, 1),
         prng: this.cluster.schedulePrng.fork(),
       });
-    }
-    return this.kvClient;
   }
 
   node(ref: NodeRef): NodeId {
@@ -445,7 +458,8 @@ class ScenarioRun implements ScenarioView {
       case 'kv-put': {
         let done: ClientResult | null = null;
         const value = this.history.freshValue(0);
-        void this.history.put(this.client(), 0, step.key, value).then((result) => (done = result));
+        const client = step.via === undefined ? this.client() : this.clientVia(this.node(step.via));
+        void this.history.put(client, 0, step.key, value).then((result) => (done = result));
         if (!(await cluster.runUntil(() => done !== null, step.withinMs * 1000))) throw new ScenarioFailure(`put ${step.key} not answered within ${step.withinMs} ms`);
         const result = done as ClientResult | null;
         if (result === null || !result.ok) throw new ScenarioFailure(`put ${step.key} failed: ${result === null ? 'no answer' : result.reason}`);

@@ -17,6 +17,8 @@ import { resolveStorageOptions, type StorageOptionsInput, type StorageSafety, ty
 import { SnapshotStore, type SnapshotInfo } from './snapshot-store.js';
 import { WriteAheadLog } from './wal.js';
 
+export { appendSyncNeeded } from './wal.js';
+
 export interface RecoveredState {
   readonly hardState: HardState;
   /** The newest good snapshot, or null. */

@@ -131,8 +131,18 @@ interface PendingAppend {
   readonly record: RecordLocation | null;
   readonly entryIndexMax: number;
   readonly hardState: HardState | null;
+  /** False for a record that only moves the commit index: written, but never synced for itself. */
+  readonly syncNeeded: boolean;
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
+}
+
+/**
+ * Whether an append must be synced before it counts as persisted: anything but a hard state that
+ * moves only the commit index (which a restarted node re-learns from a quorum) must be.
+ */
+export function appendSyncNeeded(entryCount: number, hardState: HardState | null, previous: HardState): boolean {
+  return entryCount > 0 || hardState === null || hardState.term !== previous.term || hardState.vote !== previous.vote;
 }
 
 function checkSafeInteger(field: string, value: number, min: number): void {
@@ -522,6 +532,11 @@ export class WriteAheadLog {
    * state rides with the last; a crash between them keeps a prefix of the entries without the new
    * hard state, which the Raft core restarts from (it adopts the log's term: raft.ts). The entries'
    * data arrays are kept by reference until written: do not modify them afterwards.
+   *
+   * An append with no entries whose hard state differs from the last only in its commit index is
+   * written but not synced for itself (etcd's MustSync): the commit index is recomputed from a
+   * quorum after a crash, so losing it loses nothing, and syncing it would cost a whole fsync on
+   * every commit. Its promise resolves once written; it becomes durable with the next synced batch.
    */
   append(entries: readonly Entry[], hardState: HardState | null): Promise<void> {
     try {
@@ -551,11 +566,12 @@ export class WriteAheadLog {
     } catch (error) {
       return Promise.reject(error);
     }
+    const syncNeeded = appendSyncNeeded(entries.length, hardState, this.currentHardState);
     // Apply to the in-memory index now, in call order, so reads and later validation see it.
     const record = entries.length > 0 ? this.logIndex.append(entries) : null;
     if (hardState !== null) this.currentHardState = hardState;
     this.counters.entries += entries.length;
-    return this.enqueue(framed, record, entries[entries.length - 1]?.index ?? 0, hardState);
+    return this.enqueue(framed, record, entries[entries.length - 1]?.index ?? 0, hardState, syncNeeded);
   }
 
   /**
@@ -579,7 +595,7 @@ export class WriteAheadLog {
     this.counters.payloadBytesRaw += payload.byteLength;
     this.counters.payloadBytesStored += payload.byteLength;
     this.counters.records++;
-    return this.enqueue(frameRecord(RECORD_TYPE.snapshotMarker, CODEC_ID.none, payload), null, 0, null);
+    return this.enqueue(frameRecord(RECORD_TYPE.snapshotMarker, CODEC_ID.none, payload), null, 0, null, true);
   }
 
   /**
@@ -673,11 +689,11 @@ export class WriteAheadLog {
     return framed;
   }
 
-  private enqueue(framed: Uint8Array | Promise<Uint8Array>, record: RecordLocation | null, entryIndexMax: number, hardState: HardState | null): Promise<void> {
+  private enqueue(framed: Uint8Array | Promise<Uint8Array>, record: RecordLocation | null, entryIndexMax: number, hardState: HardState | null, syncNeeded: boolean): Promise<void> {
     // A rejected framing is reported through the writer, in order; keep it from being unhandled meanwhile.
     if (!(framed instanceof Uint8Array)) framed.catch(() => undefined);
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ framed, record, entryIndexMax, hardState, resolve, reject });
+      this.queue.push({ framed, record, entryIndexMax, hardState, syncNeeded, resolve, reject });
       this.startWriter();
     });
   }
@@ -719,7 +735,7 @@ export class WriteAheadLog {
           chunks.push(framed);
           batchBytes += framed.byteLength;
         }
-        await this.writeBatch(batch, chunks, concat(chunks, batchBytes), policy !== 'none');
+        await this.writeBatch(batch, chunks, concat(chunks, batchBytes), policy !== 'none' && batch.some((pending) => pending.syncNeeded));
       }
     } finally {
       this.writing = false;

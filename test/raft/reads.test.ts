@@ -30,7 +30,7 @@ test('read-index: a burst of reads shares one heartbeat round, released once a q
   const cluster = settledCluster();
   const leader = cluster.node(1);
   const commit = leader.status().commit;
-  for (const context of [11, 12, 13]) assert.deepEqual(leader.readIndex(context), { ok: true });
+  for (const context of [11, 12, 13]) assert.deepEqual(leader.readIndex(context), { ok: true, via: 'read-index' });
   cluster.process(1);
   const heartbeats = ofType(cluster.inFlight, 'Heartbeat');
   assert.equal(heartbeats.length, 2, 'one heartbeat per follower for three reads');
@@ -81,7 +81,7 @@ test('follower read index: the follower asks the leader and serves at the index 
   cluster.propose(1, 'x');
   cluster.stabilize();
   const commit = cluster.node(1).status().commit;
-  assert.deepEqual(cluster.node(2).readIndex(21), { ok: true });
+  assert.deepEqual(cluster.node(2).readIndex(21), { ok: true, via: 'read-index' });
   cluster.stabilize();
   assert.equal(cluster.delivered.filter((m) => m.type === 'ReadIndex').length, 1);
   assert.deepEqual(reads(cluster, 2), [{ context: 21, index: commit, via: 'read-index' }]);
@@ -120,19 +120,19 @@ test('lease: a leader with a confirmed round answers reads with no message, unti
   cluster.stabilize();
   assert.equal(leader.status().leaseExpiryTick, sentAt + leaseTicks);
   cluster.delivered = [];
-  assert.equal(leader.leaseRead(51).ok, true);
+  assert.deepEqual(leader.leaseRead(51), { ok: true, via: 'lease' });
   cluster.process(1);
   assert.deepEqual(reads(cluster, 1), [{ context: 51, index: leader.status().commit, via: 'lease' }]);
   assert.equal(cluster.inFlight.length, 0, 'a lease read costs no message');
   // Cut off from its quorum, the leader keeps its lease exactly until it runs out.
   cluster.isolate(1);
   while (leader.status().tick < sentAt + leaseTicks - 1) leader.tick();
-  assert.equal(leader.leaseRead(52).ok, true);
+  assert.deepEqual(leader.leaseRead(52), { ok: true, via: 'lease' });
   cluster.process(1);
   assert.equal(reads(cluster, 1).at(-1)!.via, 'lease', 'still inside the lease');
   leader.tick();
   assert.equal(leader.status().leaseExpiryTick, 0, 'expired');
-  assert.equal(leader.leaseRead(53).ok, true);
+  assert.deepEqual(leader.leaseRead(53), { ok: true, via: 'read-index' }, 'after expiry the read falls back to a round');
   cluster.process(1);
   assert.equal(reads(cluster, 1).at(-1)!.context, 52, 'the read after expiry waits for a round instead of being served');
 });
@@ -148,7 +148,7 @@ test('lease: a leadership transfer ends the lease for the rest of the term', () 
   leader.tick();
   cluster.stabilize();
   assert.equal(leader.status().leaseExpiryTick, 0, 'no lease after a transfer started, even with rounds confirmed since');
-  assert.equal(leader.leaseRead(61).ok, true);
+  assert.deepEqual(leader.leaseRead(61), { ok: true, via: 'read-index' });
   cluster.stabilize();
   assert.equal(reads(cluster, 1).at(-1)!.via, 'read-index');
 });

@@ -55,7 +55,7 @@ test('a broken host (acknowledges before fsync) is caught by the checkers on man
       `(seeds ${caught.map((failure) => failure.seed).join(' ')})`,
   );
   const failure = caught[0]!;
-  assert.match(failure.replayCommand, new RegExp(`^npm run sim -- --seed ${failure.seed}$`));
+  assert.match(failure.replayCommand, new RegExp(`^npm run sim -- --seed ${failure.seed} --broken-host$`));
   assert.ok(failure.traceLines.length > 0);
   let again: SimulationFailure | null = null;
   try {

@@ -71,6 +71,8 @@ test('fast backup: two stale partitions with 50 uncommitted entries each are rep
     { do: 'pick', as: ['O', 'Q'], except: ['L1', 'P', 'L2'] },
     { do: 'partition', groups: [['L2', 'O'], ['L1', 'P', 'Q']] },
     { do: 'propose', count: 50, tag: 'stale-2', via: 'L2' },
+    // Let L2's appends to O settle first (their reorderings cost rejections that are not repairs).
+    { do: 'run', ms: 50 },
     { do: 'mark', name: 'repair-1' },
     // Q holds the committed entries, so it leads; L1 and P must drop their 50 stale entries.
     { do: 'expect-leader', withinMs: 2_000, among: ['L1', 'P', 'Q'], as: 'L3' },

@@ -25,7 +25,11 @@ test('a deposed leader cut off from its quorum serves lease reads until its leas
     { do: 'kv-put', key: 'k', withinMs: 2_000 },
     // By now its lease has run out: it must not answer (its fallback round cannot be confirmed).
     { do: 'kv-get', via: 'L', mode: 'lease', key: 'k', expect: 'not-served', withinMs: 100 },
-    { do: 'kv-get', via: 'N', mode: 'lease', key: 'k', expect: 'served', withinMs: 500 },
+    // A few heartbeat rounds later N holds a lease of its own and answers from it.
+    { do: 'run', ms: 50 },
+    { do: 'mark', name: 'new lease' },
+    { do: 'kv-get', via: 'N', mode: 'lease', key: 'k', expect: 'served', withinMs: 5 },
+    { do: 'expect-lease-reads', since: 'new lease', atLeast: 1 },
     { do: 'expect-linearizable' },
     { do: 'expect-agreement' },
   ]);
@@ -75,7 +79,8 @@ test('a leadership transfer ends the lease: the old leader answers no read from 
     { do: 'pick', as: ['T'], except: ['L'] },
     { do: 'mark', name: 'transfer' },
     { do: 'transfer', to: 'T' },
-    { do: 'kv-get', via: 'L', mode: 'lease', key: 'k', expect: 'not-served', withinMs: 1 },
+    // Not from its lease: it may still be answered by a heartbeat round (ReadIndex) before T wins.
+    { do: 'kv-get', via: 'L', mode: 'lease', key: 'k', expect: 'either', withinMs: 1 },
     { do: 'expect-leader', withinMs: 1_000, is: 'T' },
     { do: 'kv-put', key: 'k', withinMs: 1_000 },
     { do: 'run', ms: 100 },
@@ -97,8 +102,49 @@ test('a follower read index racing a leader change: the read fails or is answere
     { do: 'kv-put', key: 'k', withinMs: 2_000 },
     { do: 'kv-get', via: 'F', mode: 'follower-read-index', key: 'k', expect: 'served', withinMs: 500 },
     { do: 'heal' },
+    // L learns the new term from the leader's heartbeats (a direct read does not retry: wait).
+    { do: 'run', ms: 300 },
     { do: 'kv-get', via: 'L', mode: 'follower-read-index', key: 'k', expect: 'served', withinMs: 2_000 },
     { do: 'expect-linearizable' },
     { do: 'expect-agreement' },
   ]);
+});
+
+// The unsafe settings, run on purpose: the checkers must catch what they allow. (Each is the bug
+// a scenario above would plant; these prove the simulation notices it without being told.)
+
+test('unsafe: a lease longer than the election timeout lets a deposed leader answer after a new leader committed; the lease checker catches it', async () => {
+  // 10 s: long enough to outlast the client's failed attempt on L before it finds N.
+  const unsafeLease = { leaseTicks: 1_000, leaseUnsafe: true, checkQuorum: false, preVote: true } as const;
+  await assert.rejects(
+    runScenario('unsafe lease', { seed: 75, nodes: 3, raft: unsafeLease }, [
+      { do: 'expect-leader', withinMs: 1_000, as: 'L' },
+      { do: 'kv-put', key: 'k', withinMs: 500 },
+      { do: 'run', ms: 40 },
+      { do: 'isolate', node: 'L' },
+      { do: 'expect-leader', withinMs: 2_000, not: 'L', as: 'N' },
+      { do: 'kv-put', key: 'k', via: 'N', withinMs: 2_000 },
+      // Still inside its lease: L answers from it, missing N's write.
+      { do: 'kv-get', via: 'L', mode: 'lease', key: 'k', expect: 'served', withinMs: 5 },
+    ]),
+    (error: unknown) => error instanceof Error && /lease safety violated: node \d granted a lease read in term \d+/.test(error.message),
+  );
+});
+
+test('unsafe: a stale read from a cut-off node misses an acknowledged write; the linearizability checker catches it', async () => {
+  await assert.rejects(
+    runScenario('stale read', { seed: 76, nodes: 3 }, [
+      { do: 'expect-leader', withinMs: 1_000, as: 'L' },
+      { do: 'kv-put', key: 'k', withinMs: 500 },
+      { do: 'pick', as: ['F'], except: ['L'] },
+      { do: 'run', ms: 100 },
+      { do: 'isolate', node: 'F' },
+      { do: 'kv-put', key: 'k', withinMs: 500 },
+      // Strictly after the put's answer (at the same instant they would count as concurrent).
+      { do: 'run', ms: 1 },
+      { do: 'kv-get', via: 'F', mode: 'stale', key: 'k', expect: 'served', withinMs: 5 },
+      { do: 'expect-linearizable' },
+    ]),
+    (error: unknown) => error instanceof Error && /not linearizable/.test(error.message),
+  );
 });

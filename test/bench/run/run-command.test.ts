@@ -1,0 +1,117 @@
+// `raftbench run` end to end, as a user runs it: a real child process, an embedded cluster with
+// real storage, a results file that loads, a report on stdout. Durations are tiny (this proves the
+// harness, not the store's speed); every wait is bounded.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadRunFile } from '../../../src/bench/results/load.js';
+
+const CLI = join(process.cwd(), 'dist/src/cli/main.js');
+
+interface Finished {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the CLI; `onStderr` may act on progress lines (e.g. interrupt). Killed after `timeoutMs`. */
+function runCli(args: readonly string[], timeoutMs: number, onStderr?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<Finished> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      onStderr?.(stderr, child);
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`raftbench ${args.join(' ')} did not finish within ${timeoutMs} ms\n${stderr}`));
+    }, timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const SHORT = ['--duration', '0.4', '--warmup', '0.1', '--records', '40', '--concurrency', '8', '--no-progress'];
+
+test('raftbench run: two profiles × one workload × 2 repetitions, interleaved; the file loads; fsyncs per write tell all-on group commit from per-entry sync; the report names both', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'raftbench-run-test-'));
+  try {
+    const out = join(dir, 'run.json');
+    const result = await runCli(['run', '--profiles', 'baseline,all-on', '--workloads', 'write-only', '--repetitions', '2', '--out', out, ...SHORT], 120_000);
+    assert.equal(result.code, 0, result.stderr);
+    const run = loadRunFile(out);
+    assert.equal(run.interrupted, false);
+    assert.deepEqual(
+      run.cells.map((cell) => `${cell.profile}#${cell.repetition}`),
+      ['baseline#1', 'all-on#1', 'baseline#2', 'all-on#2'],
+      'repetitions interleave: A B A B',
+    );
+    for (const cell of run.cells) {
+      assert.ok(cell.total.count > 0, `${cell.profile}#${cell.repetition} measured operations`);
+      assert.equal(cell.total.errorCount, 0, `${cell.profile}#${cell.repetition} had errors`);
+      assert.equal(cell.load.records, 40, 'the load phase inserted every record');
+      assert.ok((cell.costs?.operations ?? 0) > 0);
+    }
+    // Per-entry sync: every node syncs every entry (3 nodes ⇒ about 3 fsyncs per write, less the
+    // entries still in flight when the window closes); group commit shares syncs between the 8
+    // clients' writes (all-on: group commit with pipelining and batching).
+    const fsyncsPerWrite = (profile: string): number[] => run.cells.filter((cell) => cell.profile === profile).map((cell) => cell.costs?.perOperation.fsyncs ?? Number.NaN);
+    for (const value of fsyncsPerWrite('baseline')) assert.ok(value >= 2.5, `baseline fsyncs/op ${value}`);
+    for (const value of fsyncsPerWrite('all-on')) assert.ok(value <= 1.5, `all-on fsyncs/op ${value}`);
+    assert.ok(run.environment.cores > 0 && run.environment.node.startsWith('v'), JSON.stringify(run.environment));
+    assert.match(result.stdout, /baseline/);
+    assert.match(result.stdout, /all-on/);
+    assert.match(result.stdout, /p99/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('raftbench run: Ctrl-C keeps the cells that finished, marks the file interrupted and exits 130', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'raftbench-run-test-'));
+  try {
+    const out = join(dir, 'run.json');
+    let interrupted = false;
+    const result = await runCli(['run', '--profiles', 'fsync-batched', '--workloads', 'write-only', '--repetitions', '50', '--out', out, ...SHORT.filter((arg) => arg !== '--no-progress')], 120_000, (stderr, child) => {
+      // The per-cell log (no terminal): interrupt once the first cell is in.
+      if (!interrupted && /\[1\/50\]/.test(stderr)) {
+        interrupted = true;
+        child.kill('SIGINT');
+      }
+    });
+    assert.ok(interrupted, `no cell finished: ${result.stderr}`);
+    assert.equal(result.code, 130, result.stderr);
+    assert.ok(existsSync(out));
+    const run = loadRunFile(out);
+    assert.equal(run.interrupted, true);
+    assert.ok(run.cells.length >= 1 && run.cells.length < 50, `${run.cells.length} cells kept`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('raftbench run: an unknown profile and a malformed option are refused by name, exit 2, nothing written', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'raftbench-run-test-'));
+  try {
+    const out = join(dir, 'run.json');
+    const missing = await runCli(['run', '--profiles', 'no-such-profile', '--workloads', 'write-only', '--out', out], 30_000);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /no-such-profile/);
+    const bad = await runCli(['run', '--profiles', 'baseline', '--workloads', 'write-only', '--repetitions', 'many', '--out', out], 30_000);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--repetitions/);
+    assert.equal(existsSync(out), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
