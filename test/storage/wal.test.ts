@@ -203,3 +203,27 @@ test("'always' is the naive per-write baseline: one fsync for every entry writte
     });
   }
 });
+
+test('a hard state that moves only the commit index is written without a sync of its own; a new term or vote is synced', async () => {
+  for (const fsync of ['always', 'batched'] as const) {
+    await withTempDir(async (dir) => {
+      const { storage } = await Storage.open(dir, { fsync });
+      await storage.append(makeEntries(1, 3, 1), { term: 1, vote: 1, commit: 0 });
+      const syncsBefore = storage.counters().syncs;
+      const recordsBefore = storage.counters().records;
+      await storage.append([], { term: 1, vote: 1, commit: 2 });
+      await storage.append([], { term: 1, vote: 1, commit: 3 });
+      assert.equal(storage.counters().syncs, syncsBefore, `${fsync}: commit-only hard states cost no sync`);
+      assert.equal(storage.counters().records, recordsBefore + 2, 'but they are written');
+      // Term and vote are what a voter promised: they must be durable before anyone hears of them.
+      await storage.append([], { term: 2, vote: 3, commit: 3 });
+      assert.equal(storage.counters().syncs, syncsBefore + 1, `${fsync}: a new term and vote is synced`);
+      await storage.append([], { term: 2, vote: 2, commit: 3 });
+      assert.equal(storage.counters().syncs, syncsBefore + 2, `${fsync}: a changed vote alone is synced`);
+      await storage.close();
+      const reopened = await Storage.open(dir, { fsync });
+      assert.deepEqual(reopened.recovered.hardState, { term: 2, vote: 2, commit: 3 });
+      await reopened.storage.close();
+    });
+  }
+});
