@@ -34,6 +34,8 @@ import { ABSENT, type KeyValueVersion, type OrderedMap, type VersionedValue } fr
 import type { Prng } from '../../random/prng.js';
 import { Arena, ArenaView, CONTROL, NULL_REF, type ArenaDescriptor, type ArenaStats } from './arena.js';
 import { attachSharedLock, createSharedLock, type LockDescriptor, type LockKind, type SharedLock } from './lock.js';
+import { hashKeyBytes } from '../key-hash.js';
+import { PointIndex } from './point-index.js';
 import {
   KEY_BYTES_MAX,
   LEVEL_MAX,
@@ -97,6 +99,8 @@ export class SharedSkipList implements OrderedMap {
   private readonly prng: Prng;
   /** Search path of the last findPath; reused so mutations do not allocate it. */
   private readonly update = new Array<number>(LEVEL_MAX).fill(NULL_REF);
+  /** Key → node for the writer's point operations (point-index.ts); readers search the list. */
+  private readonly index: PointIndex;
   private readonly readerPorts = new Set<MessagePort>();
   /** > 0 inside writeBatch: mutations then run under the batch's single write-lock hold. */
   private batchDepth = 0;
@@ -111,6 +115,7 @@ export class SharedSkipList implements OrderedMap {
     this.arena.onSegmentAdded = (index, buffer) => this.announceSegment(index, buffer);
     this.walker = new NodeWalker(this.arena.view);
     this.control = this.arena.view.controlWords;
+    this.index = new PointIndex((ref, key) => this.walker.compareNodeKey(ref, key) === 0);
     this.initialiseHead();
   }
 
@@ -152,7 +157,8 @@ export class SharedSkipList implements OrderedMap {
 
   get(key: Uint8Array): VersionedValue | undefined {
     checkKey(key, 'get');
-    return this.walker.get(key);
+    const node = this.index.find(key, hashKeyBytes(key));
+    return node === NULL_REF ? undefined : this.walker.versionedValue(node);
   }
 
   scan(startInclusive: Uint8Array, endExclusive: Uint8Array | null, limit: number): KeyValueVersion[] {
@@ -182,12 +188,15 @@ export class SharedSkipList implements OrderedMap {
     if (!Number.isSafeInteger(version) || version < 1) {
       throw new RangeError(`shared skip list put: version must be a positive safe integer, got ${version}`);
     }
-    const found = this.findPath(key);
+    const hash = hashKeyBytes(key);
+    const found = this.index.find(key, hash);
+    // Only an insert needs the path (to link the node); a replace swaps the value in place.
+    if (found === NULL_REF) this.findPath(key);
     this.acquireWrite();
     try {
       let previousLength = ABSENT;
       if (found !== NULL_REF) previousLength = this.replaceValue(found, value, version);
-      else this.insert(key, value, version);
+      else this.index.add(this.insert(key, value, version), hash);
       this.control[CONTROL.MODIFICATION_COUNT] = (this.control[CONTROL.MODIFICATION_COUNT]! + 1) >>> 0;
       return previousLength;
     } finally {
@@ -197,8 +206,12 @@ export class SharedSkipList implements OrderedMap {
 
   delete(key: Uint8Array): number {
     checkKey(key, 'delete');
+    const hash = hashKeyBytes(key);
+    if (this.index.find(key, hash) === NULL_REF) return ABSENT;
     const found = this.findPath(key);
-    if (found === NULL_REF) return ABSENT;
+    if (found === NULL_REF) throw new Error('shared skip list: a key in the point index is missing from the list');
+    // Out of the index before its block is freed (a probe must never meet a reused block).
+    this.index.remove(found, hash);
     let removedLength = ABSENT;
     const walker = this.walker;
     this.acquireWrite();
@@ -229,6 +242,7 @@ export class SharedSkipList implements OrderedMap {
     this.acquireWrite();
     try {
       this.arena.reset();
+      this.index.clear();
       this.initialiseHead();
       this.control[CONTROL.MODIFICATION_COUNT] = (this.control[CONTROL.MODIFICATION_COUNT]! + 1) >>> 0;
     } finally {
@@ -337,7 +351,8 @@ export class SharedSkipList implements OrderedMap {
     return previousLength;
   }
 
-  private insert(key: Uint8Array, value: Uint8Array, version: number): void {
+  /** Links a new node for `key` at the path findPath left in `update`; returns the node. */
+  private insert(key: Uint8Array, value: Uint8Array, version: number): number {
     const level = this.randomLevel();
     const sizeBytes = nodeBytes(level, key.length);
     const node = this.arena.allocate(sizeBytes);
@@ -366,6 +381,7 @@ export class SharedSkipList implements OrderedMap {
     }
     if (level > walker.topLevel()) this.control[CONTROL.TOP_LEVEL] = level;
     this.control[CONTROL.KEY_COUNT] = walker.keyCount() + 1;
+    return node;
   }
 
   private setForward(ref: number, level: number, target: number): void {
