@@ -834,7 +834,8 @@ export class SimCluster implements SimEventLoop, SimWire {
   /**
    * With check-quorum on, a leader cut off from every quorum must step down within two of its
    * election timeouts (it checks once per election timeout; the round in progress may still count
-   * a peer heard before the cut) — plus a tick and a message's worth of slack.
+   * a peer heard before the cut) — plus a tick, an fsync and the longest delay a message sent
+   * before the cut may still arrive with (a reordered reply heard after the cut renews the round).
    */
   private checkQuorumStepDown(host: NodeHost): void {
     if (!this.options.raft.checkQuorum) return;
@@ -855,7 +856,7 @@ export class SimCluster implements SimEventLoop, SimWire {
       this.checkQuorumCutOffSince.set(host.id, this.nowUsValue);
       return;
     }
-    const boundUs = Math.ceil(((2 * this.options.raft.electionTicks + 1) * this.options.tickUs) / host.rate) + this.network.currentFaults.latencyUsMax + this.options.fsyncUsMax;
+    const boundUs = Math.ceil(((2 * this.options.raft.electionTicks + 1) * this.options.tickUs) / host.rate) + this.network.delayUsMax + this.options.fsyncUsMax;
     if (this.nowUsValue - since > boundUs) {
       throw new InvariantViolation('check-quorum', [host.id], `node ${host.id} still leads term ${host.term} ${((this.nowUsValue - since) / 1000).toFixed(1)} ms after it lost every quorum (bound ${(boundUs / 1000).toFixed(1)} ms)`);
     }

@@ -43,6 +43,7 @@ export class SimNetwork {
   private readonly blocked: Uint8Array;
   private readonly stride: number;
   readonly counters: NetworkCounters = { routed: 0, cut: 0, lost: 0, duplicated: 0, reordered: 0 };
+  private delayUsMaxSeen = 0;
 
   constructor(
     private readonly prng: Prng,
@@ -50,6 +51,7 @@ export class SimNetwork {
     faults: NetworkFaults = RELIABLE_NETWORK,
   ) {
     this.faults = validateFaults(faults);
+    this.delayUsMaxSeen = faults.latencyUsMax + faults.reorderDelayUsMax;
     this.stride = Math.max(...nodeIds) + 1;
     this.blocked = new Uint8Array(this.stride * this.stride);
   }
@@ -60,6 +62,16 @@ export class SimNetwork {
 
   setFaults(faults: NetworkFaults): void {
     this.faults = validateFaults(faults);
+    this.delayUsMaxSeen = Math.max(this.delayUsMaxSeen, faults.latencyUsMax + faults.reorderDelayUsMax);
+  }
+
+  /**
+   * The longest delay any message routed so far may have been given (latency plus reordering,
+   * under any fault setting of the run): a message sent before a cut can arrive this long after
+   * it, so a checker's deadline that starts at the cut must allow for it.
+   */
+  get delayUsMax(): number {
+    return this.delayUsMaxSeen;
   }
 
   /** Cut the one-way link from → to. */
