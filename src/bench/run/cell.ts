@@ -75,7 +75,9 @@ export async function runCell(plan: CellPlan, options: CellOptions): Promise<Cel
       target.keySpace = keySpace;
       const run = workload.run;
       const sources = Array.from({ length: run.concurrency }, (_, index) => new OperationStream(workload, keySpace, index));
-      const bounds = run.durationSeconds !== undefined ? { durationMs: run.durationSeconds * 1000 } : { operationsMax: run.operationCount };
+      // durationSeconds is the recorded time (the workload README says so): issuing lasts the
+      // warm-up plus that. An operation count includes the warm-up's operations.
+      const bounds = run.durationSeconds !== undefined ? { durationMs: (run.warmupSeconds + run.durationSeconds) * 1000 } : { operationsMax: run.operationCount };
       const before = target.counters();
       const common = { target, warmupMs: run.warmupSeconds * 1000, ...bounds, ...(options.signal === undefined ? {} : { signal: options.signal }) };
       const drive: DriveResult =
