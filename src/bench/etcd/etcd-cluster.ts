@@ -1,0 +1,214 @@
+// An etcd cluster on loopback for side-by-side runs: N `etcd` processes (Debian's etcd-server,
+// 3.4), each with its own data directory under one temporary directory, on free ports, fsync ON
+// (etcd's default; `--unsafe-no-fsync` is never passed), each member's output in a log file.
+//
+// No process outlives us for long: each member runs under coreutils `timeout` with a lifetime
+// bound (`lifetimeSecondsMax`), so even a SIGKILL of this process leaves etcd running at most that
+// long; `stop()` sends SIGTERM (timeout forwards it: etcd shuts down cleanly), waits, then
+// SIGKILLs the member's process group; and an 'exit' hook SIGTERMs whatever is still running.
+// `timeout` starts its own process group, so a terminal's Ctrl-C reaches only us, and we stop the
+// members in order.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const ETCD_PATH_DEFAULT = '/usr/bin/etcd';
+
+export const ETCD_INSTALL_HINT =
+  'etcd is not installed: on Debian or Ubuntu run `apt-get install etcd-server` as root (it provides /usr/bin/etcd 3.4), ' +
+  'or pass --etcd PATH to an etcd binary';
+
+export class EtcdMissingError extends Error {
+  constructor(path: string) {
+    super(`${path} not found. ${ETCD_INSTALL_HINT}`);
+    this.name = 'EtcdMissingError';
+  }
+}
+
+export interface EtcdClusterOptions {
+  readonly members: number;
+  readonly etcdPath?: string;
+  /** Where the temporary directory (data dirs, logs) is made. Default: the OS temp dir. */
+  readonly tempRoot?: string;
+  /** Every member is killed after this long whatever happens (bounded lifetime). */
+  readonly lifetimeSecondsMax: number;
+  /** How long to wait for every member to report healthy. Default 30 000. */
+  readonly startTimeoutMs?: number;
+}
+
+export interface EtcdCluster {
+  /** One client URL per member, http://127.0.0.1:PORT. */
+  readonly clientUrls: readonly string[];
+  readonly dataRoot: string;
+  /** The member that leads now (asked through /v3/maintenance/status). */
+  leaderUrl(): Promise<string>;
+  /** SIGTERM, wait, SIGKILL what is left, remove the data. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** A port nothing listens on now (the OS picks it); another process may take it before we do. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no port assigned'))));
+    });
+  });
+}
+
+async function postJson(url: string, body: unknown, timeoutMs: number): Promise<unknown> {
+  const response = await fetch(url, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(timeoutMs) });
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return response.json();
+}
+
+async function healthy(clientUrl: string): Promise<boolean> {
+  try {
+    const response = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(1000) });
+    const body = (await response.json()) as { health?: string };
+    return response.ok && body.health === 'true';
+  } catch {
+    return false;
+  }
+}
+
+/** The client URL of the leader among `clientUrls` (etcd's maintenance status names member ids). */
+export async function etcdLeaderUrl(clientUrls: readonly string[], timeoutMs = 5000): Promise<string> {
+  const statuses = await Promise.all(
+    clientUrls.map(async (url) => {
+      const status = (await postJson(`${url}/v3/maintenance/status`, {}, timeoutMs)) as { header?: { member_id?: string }; leader?: string };
+      return { url, memberId: status.header?.member_id, leader: status.leader };
+    }),
+  );
+  const leaderId = statuses.find((status) => status.leader !== undefined && status.leader !== '0')?.leader;
+  const leader = statuses.find((status) => status.memberId === leaderId);
+  if (leader === undefined) throw new Error(`no leader among ${clientUrls.join(', ')}`);
+  return leader.url;
+}
+
+function logTail(path: string, lines = 15): string {
+  try {
+    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+interface Member {
+  readonly name: string;
+  readonly child: ChildProcess;
+  readonly logPath: string;
+  exited: boolean;
+}
+
+const running = new Set<Member>();
+let exitHookInstalled = false;
+
+/** Last resort at process exit: nothing can be awaited, so SIGTERM every member's group. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const member of running) signalGroup(member, 'SIGTERM');
+  });
+}
+
+function signalGroup(member: Member, signal: NodeJS.Signals): void {
+  if (member.exited || member.child.pid === undefined) return;
+  try {
+    // `timeout` leads its own process group, with etcd in it.
+    process.kill(-member.child.pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+async function stopMember(member: Member, graceMs: number): Promise<void> {
+  if (member.exited) return;
+  const exited = new Promise<void>((resolve) => member.child.once('exit', () => resolve()));
+  // SIGTERM to `timeout` alone: it forwards it to etcd, which shuts down cleanly.
+  member.child.kill('SIGTERM');
+  const timer = setTimeout(() => signalGroup(member, 'SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+export async function startEtcdCluster(options: EtcdClusterOptions): Promise<EtcdCluster> {
+  const etcdPath = options.etcdPath ?? ETCD_PATH_DEFAULT;
+  if (!existsSync(etcdPath)) throw new EtcdMissingError(etcdPath);
+  if (!Number.isInteger(options.members) || options.members < 1 || options.members > 7) throw new RangeError(`members must be 1 … 7, got ${options.members}`);
+  if (!(options.lifetimeSecondsMax >= 1)) throw new RangeError(`lifetimeSecondsMax must be at least 1, got ${options.lifetimeSecondsMax}`);
+  installExitHook();
+  const dataRoot = await mkdtemp(join(options.tempRoot ?? tmpdir(), 'raftbench-etcd-'));
+  const ports = await Promise.all(Array.from({ length: options.members * 2 }, () => freePort()));
+  if (new Set(ports).size !== ports.length) throw new Error('the OS gave the same free port twice; try again');
+  const names = Array.from({ length: options.members }, (_, index) => `m${index}`);
+  const peerUrl = (index: number): string => `http://127.0.0.1:${ports[2 * index + 1]}`;
+  const clientUrls = names.map((_, index) => `http://127.0.0.1:${ports[2 * index]}`);
+  const initialCluster = names.map((name, index) => `${name}=${peerUrl(index)}`).join(',');
+  const members: Member[] = names.map((name, index) => {
+    const memberDir = join(dataRoot, name);
+    mkdirSync(memberDir);
+    const logPath = join(dataRoot, `${name}.log`);
+    const log = openSync(logPath, 'a');
+    const args = [
+      '--kill-after=5',
+      String(Math.ceil(options.lifetimeSecondsMax)),
+      etcdPath,
+      `--name=${name}`,
+      `--data-dir=${memberDir}`,
+      `--listen-client-urls=${clientUrls[index]}`,
+      `--advertise-client-urls=${clientUrls[index]}`,
+      `--listen-peer-urls=${peerUrl(index)}`,
+      `--initial-advertise-peer-urls=${peerUrl(index)}`,
+      `--initial-cluster=${initialCluster}`,
+      `--initial-cluster-token=raftbench-${process.pid}-${ports[0]}`,
+      '--initial-cluster-state=new',
+      '--logger=zap',
+      '--log-outputs=stderr',
+      '--log-level=warn',
+    ];
+    const child = spawn('timeout', args, { stdio: ['ignore', log, log] });
+    closeSync(log);
+    const member: Member = { name, child, logPath, exited: false };
+    running.add(member);
+    child.once('exit', () => {
+      member.exited = true;
+      running.delete(member);
+    });
+    return member;
+  });
+  let stopped: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopped ??= (async () => {
+      await Promise.all(members.map((member) => stopMember(member, 10_000)));
+      await rm(dataRoot, { recursive: true, force: true });
+    })();
+    return stopped;
+  };
+  const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
+  try {
+    for (;;) {
+      const dead = members.find((member) => member.exited);
+      if (dead !== undefined) throw new Error(`etcd member ${dead.name} exited during start-up:\n${logTail(dead.logPath)}`);
+      const health = await Promise.all(clientUrls.map(healthy));
+      if (health.every(Boolean)) break;
+      if (Date.now() > deadline) {
+        const sick = members.filter((_, index) => !health[index]);
+        throw new Error(`etcd not healthy after ${options.startTimeoutMs ?? 30_000} ms (${sick.map((member) => member.name).join(', ')}):\n${sick.map((member) => logTail(member.logPath)).join('\n')}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { clientUrls, dataRoot, leaderUrl: () => etcdLeaderUrl(clientUrls), stop };
+}
