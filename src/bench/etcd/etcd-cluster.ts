@@ -15,6 +15,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { leaderUrl } from '../drive/http-leader.js';
 
 export const ETCD_PATH_DEFAULT = '/usr/bin/etcd';
 
@@ -46,6 +47,8 @@ export interface EtcdCluster {
   readonly dataRoot: string;
   /** The member that leads now (asked through /v3/maintenance/status). */
   leaderUrl(): Promise<string>;
+  /** CPU seconds (user + system) the etcd processes have used so far, or null off Linux. */
+  cpuSeconds(): number | null;
   /** SIGTERM, wait, SIGKILL what is left, remove the data. Idempotent. */
   stop(): Promise<void>;
 }
@@ -63,12 +66,6 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function postJson(url: string, body: unknown, timeoutMs: number): Promise<unknown> {
-  const response = await fetch(url, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(timeoutMs) });
-  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
-  return response.json();
-}
-
 async function healthy(clientUrl: string): Promise<boolean> {
   try {
     const response = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(1000) });
@@ -79,18 +76,24 @@ async function healthy(clientUrl: string): Promise<boolean> {
   }
 }
 
-/** The client URL of the leader among `clientUrls` (etcd's maintenance status names member ids). */
-export async function etcdLeaderUrl(clientUrls: readonly string[], timeoutMs = 5000): Promise<string> {
-  const statuses = await Promise.all(
-    clientUrls.map(async (url) => {
-      const status = (await postJson(`${url}/v3/maintenance/status`, {}, timeoutMs)) as { header?: { member_id?: string }; leader?: string };
-      return { url, memberId: status.header?.member_id, leader: status.leader };
-    }),
-  );
-  const leaderId = statuses.find((status) => status.leader !== undefined && status.leader !== '0')?.leader;
-  const leader = statuses.find((status) => status.memberId === leaderId);
-  if (leader === undefined) throw new Error(`no leader among ${clientUrls.join(', ')}`);
-  return leader.url;
+/** Linux's USER_HZ: /proc/PID/stat counts CPU time in these ticks (100 on every mainstream kernel). */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** utime + stime of the children of `parentPid` (etcd under `timeout`), from /proc; null if unreadable. */
+function childrenCpuSeconds(parentPid: number): number | null {
+  try {
+    const children = readFileSync(`/proc/${parentPid}/task/${parentPid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    let ticks = 0;
+    for (const pid of children) {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces) start at field 3 (state).
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    }
+    return ticks / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return null;
+  }
 }
 
 function logTail(path: string, lines = 15): string {
@@ -210,5 +213,14 @@ export async function startEtcdCluster(options: EtcdClusterOptions): Promise<Etc
     await stop();
     throw error;
   }
-  return { clientUrls, dataRoot, leaderUrl: () => etcdLeaderUrl(clientUrls), stop };
+  const cpuSeconds = (): number | null => {
+    let total = 0;
+    for (const member of members) {
+      const seconds = member.child.pid === undefined ? null : childrenCpuSeconds(member.child.pid);
+      if (seconds === null) return null;
+      total += seconds;
+    }
+    return total;
+  };
+  return { clientUrls, dataRoot, leaderUrl: () => leaderUrl(clientUrls), cpuSeconds, stop };
 }
