@@ -10,8 +10,8 @@
 // and stops etcd; a second Ctrl-C stops etcd and exits at once. etcd never outlives this process
 // by more than its lifetime bound (etcd-cluster.ts).
 
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { leaderUrl } from '../drive/http-leader.js';
@@ -22,7 +22,7 @@ import { captureEnvironment } from '../run/environment.js';
 import { checkHttpWorkload, runHttpCell } from '../run/http-cell.js';
 import { loadWorkload, WorkloadError, type Workload } from '../workload/index.js';
 import { Command, InvalidArgumentError, integerListOption, integerOption, parseOptions, runMain } from '../../cli/options.js';
-import { ETCD_INSTALL_HINT, ETCD_PATH_DEFAULT, startEtcdCluster, type EtcdCluster } from './etcd-cluster.js';
+import { ensureEtcd, ETCD_PATH_DEFAULT, startEtcdCluster, type EtcdCluster } from './etcd-cluster.js';
 import { renderSideBySide, type SideBySideRow } from './etcd-report.js';
 
 interface BenchEtcdOptions {
@@ -53,20 +53,6 @@ const secondsOption = (name: string) => (value: string): number => {
   if (!(seconds >= 0 && seconds <= 3600)) throw new InvalidArgumentError(`${name} must be a number of seconds from 0 to 3600, got '${value}'`);
   return seconds;
 };
-
-/** etcd present, or installed (root in CI), or a message saying how to get it. */
-function ensureEtcd(path: string): boolean {
-  if (existsSync(path)) return true;
-  const root = process.getuid?.() === 0;
-  if (path === ETCD_PATH_DEFAULT && process.env['CI'] === 'true' && root) {
-    console.error('bench:etcd: etcd missing; CI as root: apt-get install etcd-server');
-    const update = spawnSync('apt-get', ['update'], { stdio: 'inherit', timeout: 300_000 });
-    const install = spawnSync('apt-get', ['install', '-y', 'etcd-server'], { stdio: 'inherit', timeout: 600_000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-    if (update.status === 0 && install.status === 0 && existsSync(path)) return true;
-  }
-  console.error(`bench:etcd: ${path} not found. ${ETCD_INSTALL_HINT}`);
-  return false;
-}
 
 function etcdVersion(path: string): string {
   try {

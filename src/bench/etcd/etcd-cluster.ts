@@ -9,7 +9,7 @@
 // `timeout` starts its own process group, so a terminal's Ctrl-C reaches only us, and we stop the
 // members in order.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -51,6 +51,20 @@ export interface EtcdCluster {
   cpuSeconds(): number | null;
   /** SIGTERM, wait, SIGKILL what is left, remove the data. Idempotent. */
   stop(): Promise<void>;
+}
+
+/** etcd present, or installed (root in CI), or a message saying how to get it. */
+export function ensureEtcd(path: string = ETCD_PATH_DEFAULT): boolean {
+  if (existsSync(path)) return true;
+  const root = process.getuid?.() === 0;
+  if (path === ETCD_PATH_DEFAULT && process.env['CI'] === 'true' && root) {
+    console.error('etcd: etcd missing; CI as root: apt-get install etcd-server');
+    const update = spawnSync('apt-get', ['update'], { stdio: 'inherit', timeout: 300_000 });
+    const install = spawnSync('apt-get', ['install', '-y', 'etcd-server'], { stdio: 'inherit', timeout: 600_000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    if (update.status === 0 && install.status === 0 && existsSync(path)) return true;
+  }
+  console.error(`etcd: ${path} not found. ${ETCD_INSTALL_HINT}`);
+  return false;
 }
 
 /** A port nothing listens on now (the OS picks it); another process may take it before we do. */
