@@ -176,7 +176,9 @@ async function runAutocannon(
     () => undefined,
   );
   const onAbort = (): void => instance.stop();
-  options.signal?.addEventListener('abort', onAbort, { once: true });
+  // An abort before this run (say, during the warm-up) fires no event now: stop at the first tick.
+  if (options.signal?.aborted === true) instance.stop();
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const result = await new Promise<autocannon.Result>((resolve, reject) => {
       instance.on('done', resolve);

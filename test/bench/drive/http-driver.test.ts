@@ -179,3 +179,22 @@ test('workloads the gateway cannot express are refused with the reason', () => {
   const scan = JSON.parse(gatewayRequestOf({ type: 'scan', key: new Uint8Array([65, 66]), keyNumber: 0, scanLength: 5 }).body) as Record<string, unknown>;
   assert.deepEqual(scan, { key: 'QUI=', range_end: 'AA==', limit: 5 });
 });
+
+test('an abort stops the run early, also when it comes during the warm-up; the result says so', { timeout: 60_000 }, async () => {
+  const fixture = new EtcdGatewayFixture();
+  const url = await fixture.start();
+  try {
+    const spec = workload();
+    const keySpace = createKeySpace(spec);
+    const sources = Array.from({ length: 2 }, (_, index) => new OperationStream(spec, keySpace, index));
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 300);
+    const startMs = performance.now();
+    // 20 s warm-up and 20 s run: without the abort this takes 40 s.
+    const result = await runHttpAutocannon({ urls: [url], sources, warmupMs: 20_000, durationMs: 20_000, signal: controller.signal });
+    assert.equal(result.stoppedBy, 'signal');
+    assert.ok(performance.now() - startMs < 15_000, `took ${Math.round(performance.now() - startMs)} ms after an abort at 300 ms`);
+  } finally {
+    await fixture.stop();
+  }
+});
