@@ -27,8 +27,8 @@
 import autocannon from 'autocannon';
 import { Recorder } from '../record/recorder.js';
 import { createSystemClock, type Clock } from './clock.js';
-import { gatewayRequestOf } from './etcd-gateway-requests.js';
-import type { DriveResult } from './run.js';
+import { GATEWAY_PATHS, gatewayRequestOf, type GatewayRequest } from './etcd-gateway-requests.js';
+import { describeException, type DriveResult } from './run.js';
 import type { OperationSource, TargetErrorKind } from './target.js';
 import type { KeySpace, Operation } from '../workload/index.js';
 
@@ -112,7 +112,12 @@ interface Connection {
 
 interface RunHooks {
   readonly onSettled: (operation: Operation, startUs: number, endUs: number, outcome: TargetErrorKind | null, statusCode: number | null) => void;
+  /** The source or the request builder threw (a bug); the run is being stopped. */
+  readonly onException: (message: string) => void;
 }
+
+/** What a connection sends after its source threw, until the run stops: a read, never recorded. */
+const EXCEPTION_PLACEHOLDER_BODY = JSON.stringify({ key: Buffer.from('raftbench/after-exception').toString('base64') });
 
 /** One autocannon run; every connection's operations settle through `hooks`. */
 async function runAutocannon(
@@ -121,6 +126,8 @@ async function runAutocannon(
 ): Promise<{ result: autocannon.Result; connections: Connection[] }> {
   const connections: Connection[] = [];
   const { clock, requestTimeoutMs } = options;
+  // Set once autocannon returns; the first requests are built inside that call.
+  let instance: autocannon.Instance | null = null;
   const setupClient = (client: autocannon.Client): void => {
     const index = connections.length;
     const source = options.sources[index];
@@ -141,10 +148,21 @@ async function runAutocannon(
           if (connection.inFlight !== null) {
             settle(clock.nowUs() - connection.sentUs >= requestTimeoutMs * 1000 * 0.99 ? 'timeout' : 'unavailable', null);
           }
-          const operation = source.next();
+          let operation: Operation;
+          let built: GatewayRequest;
+          try {
+            operation = source.next();
+            built = gatewayRequestOf(operation);
+          } catch (error) {
+            // A throwing source is a bug: keep the first message, stop the run, and send a harmless
+            // request nobody records until autocannon stops (it cannot skip a send, and an
+            // exception here would surface in a socket callback and crash the process).
+            hooks.onException(describeException(error));
+            instance?.stop();
+            return { ...request, method: 'POST', path: GATEWAY_PATHS.range, body: EXCEPTION_PLACEHOLDER_BODY, headers: JSON_HEADERS };
+          }
           connection.inFlight = operation;
           connection.sentUs = clock.nowUs();
-          const built = gatewayRequestOf(operation);
           return { ...request, method: built.method, path: built.path, body: built.body, headers: JSON_HEADERS };
         },
       },
@@ -163,7 +181,7 @@ async function runAutocannon(
     client.on('response', (statusCode: number) => settle(errorKindOfStatus(statusCode), statusCode));
     events.on('connError', () => settle('unavailable', null));
   };
-  const instance = autocannon(
+  instance = autocannon(
     {
       // autocannon accepts a list of URLs at run time (its types say string).
       url: options.urls as unknown as string,
@@ -175,14 +193,15 @@ async function runAutocannon(
     },
     () => undefined,
   );
-  const onAbort = (): void => instance.stop();
+  const started = instance;
+  const onAbort = (): void => started.stop();
   // An abort before this run (say, during the warm-up) fires no event now: stop at the first tick.
-  if (options.signal?.aborted === true) instance.stop();
+  if (options.signal?.aborted === true) started.stop();
   else options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const result = await new Promise<autocannon.Result>((resolve, reject) => {
-      instance.on('done', resolve);
-      instance.on('error', reject);
+      started.on('done', resolve);
+      started.on('error', reject);
     });
     return { result, connections };
   } finally {
@@ -222,10 +241,14 @@ export async function runHttpAutocannon(options: HttpDriveOptions): Promise<Http
   const acknowledge = (operation: Operation): void => {
     if (operation.type === 'insert') options.keySpace?.acknowledgeInsert(operation.keyNumber);
   };
+  let firstException: string | null = null;
+  const onException = (message: string): void => {
+    firstException ??= message;
+  };
   const startUs = clock.nowUs();
   const warmupMs = options.warmupMs ?? 0;
   if (warmupMs > 0) {
-    const warmup = await runAutocannon({ ...common, durationMs: warmupMs }, { onSettled: acknowledge });
+    const warmup = await runAutocannon({ ...common, durationMs: warmupMs }, { onSettled: acknowledge, onException });
     for (const connection of warmup.connections) if (connection.inFlight !== null) acknowledge(connection.inFlight);
   }
   const measureFromUs = clock.nowUs();
@@ -242,6 +265,7 @@ export async function runHttpAutocannon(options: HttpDriveOptions): Promise<Http
         if (outcome === null) recorder.recordSuccess(operation.type, operationStartUs, endUs);
         else recorder.recordError(operation.type, outcome, operationStartUs, endUs);
       },
+      onException,
     },
   );
   const windowEndUs = clock.nowUs();
@@ -261,7 +285,7 @@ export async function runHttpAutocannon(options: HttpDriveOptions): Promise<Http
     unfinished: cutOff.length,
     inFlightPeak: options.sources.length,
     schedulerLagUs: null,
-    firstException: null,
+    firstException,
     elapsedUs: windowEndUs - startUs,
     recording: recorder.result(windowEndUs),
     statusCodes,
@@ -270,6 +294,7 @@ export async function runHttpAutocannon(options: HttpDriveOptions): Promise<Http
 }
 
 export interface HttpLoadResult {
+  readonly firstException: string | null;
   readonly records: number;
   readonly failures: number;
   readonly elapsedMs: number;
@@ -293,6 +318,7 @@ export async function loadOverHttp(options: {
   const statusCodes: Record<string, number> = {};
   let records = 0;
   let failures = 0;
+  let firstException: string | null = null;
   await runAutocannon(
     {
       urls: options.urls,
@@ -308,7 +334,10 @@ export async function loadOverHttp(options: {
         if (outcome === null) records += 1;
         else failures += 1;
       },
+      onException: (message) => {
+        firstException ??= message;
+      },
     },
   );
-  return { records, failures, elapsedMs: Math.round((clock.nowUs() - startUs) / 1000), statusCodes };
+  return { firstException, records, failures, elapsedMs: Math.round((clock.nowUs() - startUs) / 1000), statusCodes };
 }

@@ -61,6 +61,7 @@ export async function runHttpCell(plan: HttpCellPlan, options: { signal?: AbortS
   if (workload.load.enabled) {
     const { sources, total } = loadSources(workload);
     const loaded = await loadOverHttp({ urls: plan.urls, sources, total, ...signalOption, ...timeoutOption });
+    if (loaded.firstException !== null) notes.push(`the load phase stopped: its source threw: ${loaded.firstException}`);
     if (loaded.failures > 0) notes.push(`${loaded.failures} of ${total} load-phase puts failed (status codes ${JSON.stringify(loaded.statusCodes)})`);
     load = { records: loaded.records, elapsedMs: loaded.elapsedMs };
   }
@@ -77,6 +78,7 @@ export async function runHttpCell(plan: HttpCellPlan, options: { signal?: AbortS
     ...timeoutOption,
   });
   const recording = drive.recording;
+  if (drive.firstException !== null) notes.push(`the run stopped: its source threw: ${drive.firstException}`);
   if (drive.unfinished > 0) notes.push(`${drive.unfinished} requests were in flight when autocannon stopped (it does not drain); not counted as errors`);
   const ac = drive.autocannon;
   notes.push(
@@ -104,7 +106,7 @@ export async function runHttpCell(plan: HttpCellPlan, options: { signal?: AbortS
       elapsedUs: drive.elapsedUs,
       windowUs: recording.windowUs,
       warmupDiscarded: recording.warmupDiscarded,
-      firstException: null,
+      firstException: drive.firstException,
     },
     total: recording.total as CellResult['total'],
     byType: recording.byType as CellResult['byType'],

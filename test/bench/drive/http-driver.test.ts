@@ -198,3 +198,21 @@ test('an abort stops the run early, also when it comes during the warm-up; the r
     await fixture.stop();
   }
 });
+
+test('a source that throws stops the run with its message kept, without crashing the process', { timeout: 60_000 }, async () => {
+  const fixture = new EtcdGatewayFixture();
+  const url = await fixture.start();
+  try {
+    const spec = workload();
+    const stream = new OperationStream(spec, createKeySpace(spec), 0);
+    let drawn = 0;
+    const source = { next: (): Operation => (++drawn > 20 ? (() => { throw new Error('planted: source exhausted'); })() : stream.next()) };
+    const startMs = performance.now();
+    const result = await runHttpAutocannon({ urls: [url], sources: [source], durationMs: 20_000 });
+    assert.match(result.firstException ?? '', /planted: source exhausted/);
+    assert.equal(result.recording.total.count + result.recording.total.errorCount + result.unfinished, 20);
+    assert.ok(performance.now() - startMs < 15_000, 'stopped long before its 20 s');
+  } finally {
+    await fixture.stop();
+  }
+});
