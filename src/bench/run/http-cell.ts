@@ -12,6 +12,7 @@ import { gatewayRefusals } from '../drive/etcd-gateway-requests.js';
 import { DRIVER_LABEL, loadOverHttp, runHttpAutocannon, type HttpDriveResult } from '../drive/http-autocannon.js';
 import type { OperationSource } from '../drive/target.js';
 import type { CellResult } from '../results/schema.js';
+import { measuredPart } from './cell.js';
 
 export interface HttpCellPlan {
   /** What the target is called in reports (e.g. "etcd 3.4", "raftbench all-on"). */
@@ -77,7 +78,6 @@ export async function runHttpCell(plan: HttpCellPlan, options: { signal?: AbortS
     ...signalOption,
     ...timeoutOption,
   });
-  const recording = drive.recording;
   if (drive.firstException !== null) notes.push(`the run stopped: its source threw: ${drive.firstException}`);
   if (drive.unfinished > 0) notes.push(`${drive.unfinished} requests were in flight when autocannon stopped (it does not drain); not counted as errors`);
   const ac = drive.autocannon;
@@ -95,21 +95,7 @@ export async function runHttpCell(plan: HttpCellPlan, options: { signal?: AbortS
     resolvedProfile: { external: true, urls: [...plan.urls] },
     resolvedWorkload: workload,
     target: { kind: 'http', description: `${plan.targetName} at ${plan.urls.join(', ')}`, driver: DRIVER_LABEL },
-    drive: {
-      mode: drive.mode,
-      coordinatedOmission: drive.coordinatedOmission,
-      ratePerSecond: null,
-      clients: drive.clients,
-      issued: drive.issued,
-      dropped: 0,
-      unfinished: drive.unfinished,
-      elapsedUs: drive.elapsedUs,
-      windowUs: recording.windowUs,
-      warmupDiscarded: recording.warmupDiscarded,
-      firstException: drive.firstException,
-    },
-    total: recording.total as CellResult['total'],
-    byType: recording.byType as CellResult['byType'],
+    ...measuredPart(drive),
     costs: null,
     load,
     notes,
