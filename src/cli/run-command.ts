@@ -8,15 +8,22 @@ import { join } from 'node:path';
 import { writeRunFile } from '../bench/results/load.js';
 import { renderMarkdown } from '../bench/report/markdown.js';
 import { buildReport } from '../bench/report/model.js';
-import { runMatrix } from '../bench/run/runner.js';
+import { runMatrix, type CellSubject, type SubjectCellPlan } from '../bench/run/runner.js';
+import { checkHttpWorkload, runHttpCell } from '../bench/run/http-cell.js';
+import { checkUrls } from '../bench/drive/http-autocannon.js';
+import { leaderUrl } from '../bench/drive/http-leader.js';
 import { describeEnvironment } from '../bench/run/environment.js';
 import { loadWorkload, loadYcsbProperties, WorkloadError, type Workload } from '../bench/workload/index.js';
 import { loadProfile, ProfileError, type ResolvedProfile } from '../server/profile.js';
-import type { RunFile } from '../bench/results/schema.js';
+import type { CellResult, RunFile } from '../bench/results/schema.js';
 import { Command, InvalidArgumentError, integerOption, parseOptions } from './options.js';
 
 interface RunOptions {
-  profiles: string[];
+  profiles?: string[];
+  /** Base URLs of an HTTP target (etcd, raftbench's HTTP API): the autocannon closed loop instead of an embedded cluster. */
+  target?: string[];
+  targetName?: string;
+  targetSpread?: boolean;
   workloads: string[];
   repetitions: number;
   duration?: number;
@@ -65,10 +72,14 @@ function withOverrides(workload: Workload, options: Pick<RunOptions, 'duration' 
 }
 
 export async function executeRun(options: RunOptions, command: string): Promise<number> {
+  if ((options.profiles === undefined) === (options.target === undefined)) {
+    console.error('raftbench run: give --profiles (an embedded cluster per profile) or --target URL[,URL…] (an HTTP target), not both');
+    return 2;
+  }
   let profiles: ResolvedProfile[];
   let workloads: Workload[];
   try {
-    profiles = await Promise.all(options.profiles.map((name) => loadProfile(name)));
+    profiles = await Promise.all((options.profiles ?? []).map((name) => loadProfile(name)));
     workloads = (await Promise.all(options.workloads.map(resolveWorkload))).map((workload) => withOverrides(workload, options));
   } catch (error) {
     if (error instanceof ProfileError || error instanceof WorkloadError) {
@@ -94,10 +105,14 @@ export async function executeRun(options: RunOptions, command: string): Promise<
   process.on('SIGINT', onInterrupt);
   let run: RunFile;
   try {
-    run = await runMatrix(
-      { profiles, workloads, repetitions: options.repetitions, command },
-      { signal: controller.signal, progress: options.progress && process.stderr.isTTY ? process.stderr : null, onCell: options.progress && !process.stderr.isTTY ? logCell : undefined },
-    );
+    const runnerOptions = { signal: controller.signal, progress: options.progress && process.stderr.isTTY ? process.stderr : null, onCell: options.progress && !process.stderr.isTTY ? logCell : undefined };
+    if (options.target !== undefined) {
+      const http = await httpTargetRun(options.target, options.targetName ?? 'http', options.targetSpread === true, workloads);
+      if (typeof http === 'number') return http;
+      run = await runMatrix({ profiles: [http.subject], workloads, repetitions: options.repetitions, command }, { ...runnerOptions, runCell: http.runCell });
+    } else {
+      run = await runMatrix({ profiles, workloads, repetitions: options.repetitions, command }, runnerOptions);
+    }
   } finally {
     process.off('SIGINT', onInterrupt);
   }
@@ -111,6 +126,38 @@ export async function executeRun(options: RunOptions, command: string): Promise<
   return run.interrupted ? 130 : 0;
 }
 
+/** The pieces runMatrix needs to drive an HTTP target, or an exit code when the target or a workload is unusable. */
+async function httpTargetRun(
+  urls: string[],
+  name: string,
+  spread: boolean,
+  workloads: readonly Workload[],
+): Promise<number | { subject: CellSubject; runCell: (cell: SubjectCellPlan<CellSubject>, options: { signal?: AbortSignal }) => Promise<CellResult> }> {
+  try {
+    checkUrls(urls);
+    for (const workload of workloads) checkHttpWorkload(workload);
+  } catch (error) {
+    console.error(`raftbench run: ${(error as Error).message}`);
+    return 2;
+  }
+  let targetUrls: string[];
+  try {
+    targetUrls = spread ? urls : [await leaderUrl(urls)];
+  } catch (error) {
+    console.error(`raftbench run: --target: ${(error as Error).message}`);
+    return 1;
+  }
+  // The target keeps its records between cells: each workload's load phase runs once.
+  const loaded = new Set<string>();
+  const runCell = async (cell: SubjectCellPlan<CellSubject>, options: { signal?: AbortSignal }): Promise<CellResult> => {
+    const workload = loaded.has(cell.workload.name) ? { ...cell.workload, load: { ...cell.workload.load, enabled: false } } : cell.workload;
+    const outcome = await runHttpCell({ targetName: name, urls: targetUrls, workload, repetition: cell.repetition }, options.signal === undefined ? {} : { signal: options.signal });
+    loaded.add(cell.workload.name);
+    return outcome.cell;
+  };
+  return { subject: { name, unsafe: false }, runCell };
+}
+
 function logCell(cell: RunFile['cells'][number], done: number, total: number): void {
   console.error(`[${done}/${total}] ${cell.profile} × ${cell.workload} #${cell.repetition}: ${cell.total.throughputPerSecond.toFixed(0)} ops/s, p99 ${cell.total.latencyUs.p99} µs`);
 }
@@ -119,9 +166,13 @@ export async function runCommand(argv: string[]): Promise<number> {
   const program = new Command('raftbench run')
     .description(
       'Run the benchmark matrix on an embedded cluster: every profile × workload, repeated (interleaved: A B A B …), each cell in a fresh data ' +
-        'directory; write the results file and print the Markdown report (every profile against the baseline, with verdicts). Ctrl-C keeps the cells that finished.',
+        'directory; write the results file and print the Markdown report (every profile against the baseline, with verdicts). Ctrl-C keeps the cells that finished. ' +
+        'With --target instead of --profiles: the workloads against HTTP base URLs (etcd, or raftbench nodes) through the autocannon closed loop.',
     )
-    .requiredOption('--profiles <list>', 'profile names (profiles/NAME.json) or paths, comma-separated', listOption('--profiles'))
+    .option('--profiles <list>', 'profile names (profiles/NAME.json) or paths, comma-separated', listOption('--profiles'))
+    .option('--target <urls>', 'instead of --profiles: HTTP base URLs (etcd, raftbench HTTP API) driven by the autocannon closed loop with etcd v3 gateway requests', listOption('--target'))
+    .option('--target-name <name>', 'what the --target is called in results and reports', 'http')
+    .option('--target-spread', 'spread connections over every --target URL (default: the leader only)')
     .requiredOption('--workloads <list>', 'workload names (workloads/NAME.json), .json paths or YCSB property files, comma-separated', listOption('--workloads'))
     .option('--repetitions <n>', 'runs of each cell (4 or more for a verdict at p < 0.05)', integerOption('--repetitions', 1, 1000), 5)
     .option('--duration <seconds>', "override every workload's measured duration", secondsOption('--duration'))

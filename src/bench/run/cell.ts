@@ -97,22 +97,7 @@ export async function runCell(plan: CellPlan, options: CellOptions): Promise<Cel
         resolvedProfile: profile,
         resolvedWorkload: workload,
         target: { kind: 'embedded', description: target.describe(), driver: 'embedded client library' },
-        drive: {
-          mode: drive.mode,
-          coordinatedOmission: drive.coordinatedOmission,
-          ratePerSecond: drive.ratePerSecond,
-          clients: drive.clients,
-          issued: drive.issued,
-          dropped: drive.dropped,
-          unfinished: drive.unfinished,
-          elapsedUs: drive.elapsedUs,
-          windowUs: recording.windowUs,
-          warmupDiscarded: recording.warmupDiscarded,
-          firstException: drive.firstException,
-        },
-        // The recorder's arrays are readonly; the file holds the same data.
-        total: recording.total as CellResult['total'],
-        byType: recording.byType as CellResult['byType'],
+        ...measuredPart(drive),
         costs: costsBetween(before, after, operations),
         load: { records: load.records, elapsedMs: Math.round(load.elapsedMs) },
         notes,
@@ -123,6 +108,29 @@ export async function runCell(plan: CellPlan, options: CellOptions): Promise<Cel
   } finally {
     await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+/** The part of a cell every driver fills the same way: how it drove, and what it recorded. */
+export function measuredPart(drive: DriveResult): Pick<CellResult, 'drive' | 'total' | 'byType'> {
+  const recording = drive.recording;
+  return {
+    drive: {
+      mode: drive.mode,
+      coordinatedOmission: drive.coordinatedOmission,
+      ratePerSecond: drive.ratePerSecond,
+      clients: drive.clients,
+      issued: drive.issued,
+      dropped: drive.dropped,
+      unfinished: drive.unfinished,
+      elapsedUs: drive.elapsedUs,
+      windowUs: recording.windowUs,
+      warmupDiscarded: recording.warmupDiscarded,
+      firstException: drive.firstException,
+    },
+    // The recorder's arrays are readonly; the file holds the same data.
+    total: recording.total as CellResult['total'],
+    byType: recording.byType as CellResult['byType'],
+  };
 }
 
 export { outcomeOf };

@@ -13,16 +13,30 @@ import type { ResolvedProfile } from '../../server/profile.js';
 import { runCell, type CellPlan } from './cell.js';
 import { captureEnvironment } from './environment.js';
 
-export interface RunPlan {
-  readonly profiles: readonly ResolvedProfile[];
+/** What a cell runs against: a profile (an embedded cluster), or an external target by name. */
+export interface CellSubject {
+  readonly name: string;
+  readonly unsafe: boolean;
+}
+
+export interface SubjectCellPlan<S extends CellSubject> {
+  readonly profile: S;
+  readonly workload: Workload;
+  readonly repetition: number;
+}
+
+export interface RunPlan<S extends CellSubject = ResolvedProfile> {
+  readonly profiles: readonly S[];
   readonly workloads: readonly Workload[];
   readonly repetitions: number;
   /** The command line, recorded in the results file. */
   readonly command: string;
 }
 
-export interface RunnerOptions {
+export interface RunnerOptions<S extends CellSubject = ResolvedProfile> {
   readonly dataRoot?: string;
+  /** How one cell runs; default: an embedded cluster from the profile (runCell). */
+  readonly runCell?: (cell: SubjectCellPlan<S>, options: { dataRoot: string; signal?: AbortSignal }) => Promise<CellResult>;
   readonly signal?: AbortSignal;
   /** Draw a progress bar on this stream (a terminal); null for none. */
   readonly progress?: NodeJS.WriteStream | null;
@@ -31,8 +45,8 @@ export interface RunnerOptions {
 }
 
 /** The order cells run in: repetition-major, then workload, then profile (interleaved). */
-export function cellOrder(plan: RunPlan): CellPlan[] {
-  const cells: CellPlan[] = [];
+export function cellOrder<S extends CellSubject>(plan: RunPlan<S>): SubjectCellPlan<S>[] {
+  const cells: SubjectCellPlan<S>[] = [];
   for (let repetition = 1; repetition <= plan.repetitions; repetition++) {
     for (const workload of plan.workloads) {
       for (const profile of plan.profiles) cells.push({ profile, workload, repetition });
@@ -42,12 +56,12 @@ export function cellOrder(plan: RunPlan): CellPlan[] {
 }
 
 /** A rough cell duration for the ETA before the first cell has finished: warm-up + run + start-up. */
-function estimatedCellSeconds(cell: CellPlan): number {
+function estimatedCellSeconds(cell: SubjectCellPlan<CellSubject>): number {
   const run = cell.workload.run;
   return run.warmupSeconds + (run.durationSeconds ?? 10) + 2;
 }
 
-export async function runMatrix(plan: RunPlan, options: RunnerOptions = {}): Promise<RunFile> {
+export async function runMatrix<S extends CellSubject = ResolvedProfile>(plan: RunPlan<S>, options: RunnerOptions<S> = {}): Promise<RunFile> {
   const environment = captureEnvironment();
   const cells = cellOrder(plan);
   const results: CellResult[] = [];
@@ -78,7 +92,9 @@ export async function runMatrix(plan: RunPlan, options: RunnerOptions = {}): Pro
         break;
       }
       bar?.update(position, { cell: describeCell(cell) });
-      const result = await runCell(cell, { dataRoot: options.dataRoot ?? tmpdir(), ...(options.signal === undefined ? {} : { signal: options.signal }) });
+      const cellOptions = { dataRoot: options.dataRoot ?? tmpdir(), ...(options.signal === undefined ? {} : { signal: options.signal }) };
+      // Without a runCell of its own, a plan's subjects are profiles (the default type parameter).
+      const result = options.runCell === undefined ? await runCell(cell as unknown as CellPlan, cellOptions) : await options.runCell(cell, cellOptions);
       if (aborted()) {
         // The cell was cut short: its numbers are not comparable with the others'.
         interrupted = true;
@@ -94,6 +110,6 @@ export async function runMatrix(plan: RunPlan, options: RunnerOptions = {}): Pro
   return { schema: RUN_SCHEMA, environment, command: plan.command, cells: results, interrupted };
 }
 
-function describeCell(cell: CellPlan): string {
+function describeCell(cell: SubjectCellPlan<CellSubject>): string {
   return `${cell.profile.name} × ${cell.workload.name} #${cell.repetition}${cell.profile.unsafe ? ' (UNSAFE)' : ''}`;
 }
