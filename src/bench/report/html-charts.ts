@@ -10,7 +10,8 @@
 //   (it is the yardstick), and a chart never invents a second interval the tables do not print.
 // - The spectrum is HDR style: x = 1 / (1 − p) on a log axis, so 90 %, 99 %, 99.9 % … are equally
 //   spaced decades. It is read from each configuration's merged histogram at five points per decade
-//   up to the decade the largest operation count resolves (at most 99.9999 %); past its own count a
+//   and at the tables' points (50, 75, 90, 99 … %), up to the decade the largest operation count
+//   resolves (at most 99.9999 %); past its own count a
 //   configuration's line is flat at its maximum, as HdrHistogram's plots are.
 // - raftbench.run/1 records per-second throughput but no per-second latency: the p99 chart is one
 //   point per run in run order (repetitions are interleaved, so it shows drift across the runs).
@@ -18,6 +19,7 @@
 import { decodeLatencyHistogram } from '../record/latency-histogram.js';
 import { latencyUnitFor, type LatencyUnit } from './format.js';
 import type { ConfigurationData, WorkloadData } from './model.js';
+import { SPECTRUM_PERCENTILES } from './spectrum.js';
 import { median } from './tables.js';
 
 export type ChartKind = 'bars' | 'spectrum' | 'lines';
@@ -113,7 +115,10 @@ function spectrumChart(workload: WorkloadData, id: string): Chart {
   const measured = workload.configurations.filter((configuration) => configuration.latency.total.count > 0);
   const countMax = Math.max(1, ...measured.map((configuration) => configuration.latency.total.count));
   const decades = Math.min(SPECTRUM_DECADES_MAX, Math.max(1, Math.ceil(Math.log10(countMax))));
-  const x = Array.from({ length: decades * SPECTRUM_POINTS_PER_DECADE + 1 }, (_, step) => roundTo(10 ** (step / SPECTRUM_POINTS_PER_DECADE), 6));
+  const even = Array.from({ length: decades * SPECTRUM_POINTS_PER_DECADE + 1 }, (_, step) => 10 ** (step / SPECTRUM_POINTS_PER_DECADE));
+  // The tables' points (50 %, 75 % …) too, so the curve passes through the numbers printed beside it.
+  const tablePoints = SPECTRUM_PERCENTILES.filter((percentile) => percentile < 100).map((percentile) => 1 / (1 - percentile / 100));
+  const x = [...new Set([...even, ...tablePoints].map((point) => roundTo(point, 6)))].filter((point) => point <= 10 ** decades * 1.000001).sort((a, b) => a - b);
   const unit = typicalUnit(measured.map((configuration) => configuration.latency.total.p50Us));
   const y = workload.configurations.map((configuration): (number | null)[] => {
     if (configuration.latency.total.count === 0) return x.map(() => null);

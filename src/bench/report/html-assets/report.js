@@ -94,6 +94,7 @@
       var context = u.ctx;
       var capPx = 8 * devicePixelRatio;
       context.save();
+      context.setLineDash([]);
       chart.series.forEach(function (series, index) {
         var x = u.valToPos(index, 'x', true);
         var whisker = chart.whiskers[index];
