@@ -2,8 +2,8 @@
 // data block (html-charts.ts builds it). It computes nothing — every number it draws was computed
 // when the report was rendered — so a chart and the tables beside it cannot disagree.
 //
-// Each drawn chart's <figure> gets data-rendered="true" and data-series-count (the series uPlot
-// holds), which the browser test checks against the data. An unsafe configuration is drawn dashed
+// Each drawn chart's <figure> gets data-rendered="true", data-series-count (the series uPlot holds)
+// and data-series-colors, which the browser test checks against the data and the canvas. An unsafe configuration is drawn dashed
 // and labelled UNSAFE; on latency charts a configuration driven with coordinated omission is
 // labelled †. A configuration keeps its colour on every chart of its workload.
 (function () {
@@ -196,6 +196,7 @@
     if (chart.kind === 'bars') options.hooks = { draw: [drawBarExtras(chart)] };
     var plot = new uPlot(options, [chart.x.slice()].concat(chart.y.map(function (values) { return values.slice(); })), target);
     figure.setAttribute('data-series-count', String(plot.series.length - 1));
+    figure.setAttribute('data-series-colors', chart.series.map(colorOf).join(' '));
     figure.setAttribute('data-rendered', 'true');
     plots.push({ plot: plot, target: target });
   }
