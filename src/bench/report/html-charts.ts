@@ -1,11 +1,12 @@
 // What the HTML report's charts draw, as plain JSON taken from the report data (model.ts): per
 // workload the throughput per configuration with the comparison's confidence interval, the latency
-// percentile spectrum, throughput over time within a run, and p99 run by run. The page's script
+// percentile spectrum, throughput over time within a run, p99 run by run, and the main counters per
+// operation. The page's script
 // only draws these numbers; nothing is computed in the browser, so what a chart shows is what the
 // tables say.
 //
 // The subtle things:
-// - The throughput whiskers are the verdict's own interval: the 95 % bootstrap interval of
+// - The whiskers (throughput, counters) are the verdict's own interval: the 95 % bootstrap interval of
 //   median(candidate) / median(reference), times the reference's median. The reference has none
 //   (it is the yardstick), and a chart never invents a second interval the tables do not print.
 // - The spectrum is HDR style: x = 1 / (1 − p) on a log axis, so 90 %, 99 %, 99.9 % … are equally
@@ -58,6 +59,8 @@ export interface WorkloadCharts {
   readonly spectrum: Chart;
   readonly overTime: Chart;
   readonly p99ByRun: Chart;
+  /** Counters per operation (fsyncs, bytes written, messages, bytes on the wire); none when no run had counters. */
+  readonly costs: readonly Chart[];
 }
 
 const LATENCY_DIVISOR: Readonly<Record<LatencyUnit, number>> = { µs: 1, ms: 1000, s: 1_000_000 };
@@ -83,15 +86,16 @@ function roundTo(value: number, digits: number): number {
   return Number(value.toPrecision(digits));
 }
 
-function throughputChart(workload: WorkloadData, id: string): Chart {
+/** A bar per configuration at the median of its runs, the verdict's interval as a whisker, the runs as dots. */
+function barChart(workload: WorkloadData, metricId: string, id: string, title: string, yLabel: string): Chart {
   const rowOf = new Map(workload.rows.map((row) => [row.configuration, row]));
   const byLabel = new Map(workload.configurations.map((configuration) => [configuration.label, configuration]));
-  const medians = workload.configurations.map((configuration) => configuration.samples['throughput']?.summary.median ?? null);
+  const medians = workload.configurations.map((configuration) => configuration.samples[metricId]?.summary.median ?? null);
   const whiskers = workload.configurations.map((configuration) => {
     const row = rowOf.get(configuration.label);
-    const comparison = row?.metrics['throughput'];
+    const comparison = row?.metrics[metricId];
     if (row === undefined || comparison?.status !== 'compared' || comparison.interval === null) return null;
-    const referenceMedian = byLabel.get(row.reference)?.samples['throughput']?.summary.median;
+    const referenceMedian = byLabel.get(row.reference)?.samples[metricId]?.summary.median;
     if (referenceMedian === undefined) return null;
     return { low: referenceMedian * comparison.interval.low, high: referenceMedian * comparison.interval.high };
   });
@@ -99,16 +103,32 @@ function throughputChart(workload: WorkloadData, id: string): Chart {
     id,
     kind: 'bars',
     latency: false,
-    title: 'Throughput: median of the runs; whiskers: 95 % interval of the ratio to the reference, dots: the runs',
+    title,
     xLabel: 'configuration',
-    yLabel: 'ops/s',
+    yLabel,
     series: seriesOf(workload),
     x: workload.configurations.map((_, index) => index),
     // One series per configuration, with its value at its own x only: each bar keeps its colour and legend entry.
     y: medians.map((value, series) => medians.map((_, index) => (index === series ? value : null))),
     whiskers,
-    runs: workload.configurations.map((configuration) => [...(configuration.samples['throughput']?.values ?? [])]),
+    runs: workload.configurations.map((configuration) => [...(configuration.samples[metricId]?.values ?? [])]),
   };
+}
+
+/** The counters per operation that get a chart (a table shows them all). */
+const COST_CHARTS: readonly { readonly metricId: string; readonly yLabel: string }[] = [
+  { metricId: 'fsyncs/op', yLabel: 'fsyncs per operation' },
+  { metricId: 'bytes-written/op', yLabel: 'bytes written per operation' },
+  { metricId: 'messages/op', yLabel: 'messages per operation' },
+  { metricId: 'wire-bytes/op', yLabel: 'bytes on the wire per operation' },
+];
+
+function costCharts(workload: WorkloadData, prefix: string): Chart[] {
+  return COST_CHARTS.flatMap(({ metricId, yLabel }) => {
+    const metric = workload.metrics.find((candidate) => candidate.id === metricId);
+    if (metric === undefined) return [];
+    return [barChart(workload, metricId, `${prefix}-cost-${metricId.replace(/[^a-z]+/g, '-')}`, `${metric.title}: median of the runs; whiskers: 95 % interval of the ratio to the reference`, yLabel)];
+  });
 }
 
 function spectrumChart(workload: WorkloadData, id: string): Chart {
@@ -198,9 +218,10 @@ export function workloadCharts(workload: WorkloadData, index: number): WorkloadC
   const prefix = `w${index}`;
   return {
     workload: workload.workload,
-    throughput: throughputChart(workload, `${prefix}-throughput`),
+    throughput: barChart(workload, 'throughput', `${prefix}-throughput`, 'Throughput: median of the runs; whiskers: 95 % interval of the ratio to the reference, dots: the runs', 'ops/s'),
     spectrum: spectrumChart(workload, `${prefix}-spectrum`),
     overTime: overTimeChart(workload, `${prefix}-over-time`),
     p99ByRun: p99ByRunChart(workload, `${prefix}-p99-by-run`),
+    costs: costCharts(workload, prefix),
   };
 }

@@ -161,7 +161,9 @@ function workloadHtml(report: ReportData, workload: WorkloadData, charts: Worklo
 
   html.push(element('h3', 'Over time'), `<div class="chart-pair">${chartHtml(charts.overTime)}${chartHtml(charts.p99ByRun)}</div>`);
   const costs = costTables(workload);
-  if (costs.length > 0) html.push(element('h3', 'Costs per operation'), ...costs.map((table) => tableHtml(table)));
+  if (costs.length > 0 || charts.costs.length > 0) html.push(element('h3', 'Costs per operation'));
+  if (charts.costs.length > 0) html.push(`<div class="chart-pair">${charts.costs.map(chartHtml).join('')}</div>`);
+  html.push(...costs.map((table) => tableHtml(table)));
   const errors = errorTable(workload);
   if (errors !== null) html.push(element('h3', 'Errors'), tableHtml(errors));
   const notes = workload.configurations.flatMap((configuration) => configuration.notes.map((note) => element('li', `${configuration.label}: ${note}`)));

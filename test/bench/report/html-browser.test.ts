@@ -3,7 +3,7 @@
 // baseline, all-on and the unsafe fsync-none, two runs each — is reported with
 // `raftbench report --html`, opened from disk (file://), and checked: no console error, no page
 // error, no request that leaves the file; every chart drawn by uPlot with one series per
-// configuration, each series' colour actually on the canvas, the unsafe configuration labelled
+// configuration (the four main ones and four of counters per operation), each series' colour actually on the canvas, the unsafe configuration labelled
 // UNSAFE on every chart. A page with hostile names is opened too: its names stay text.
 // The screenshot goes to results/report-screenshot.png (git-ignored).
 //
@@ -135,11 +135,12 @@ test('the report of a small real run opens from disk in Chromium: no errors, not
   assert.deepEqual(requests.filter((url) => !url.startsWith('file:') && !url.startsWith('data:')), [], 'the page fetched something from elsewhere');
 
   const charts = await drawnCharts(page);
-  assert.deepEqual(charts.map((chart) => chart.id), ['w0-throughput', 'w0-spectrum', 'w0-over-time', 'w0-p99-by-run']);
+  const costCharts = ['fsyncs-op', 'bytes-written-op', 'messages-op', 'wire-bytes-op'].map((name) => `w0-cost-${name}`);
+  assert.deepEqual(charts.map((chart) => chart.id), ['w0-throughput', 'w0-spectrum', 'w0-over-time', 'w0-p99-by-run', ...costCharts]);
   // A series with no value above 0 leaves nothing to see (a busy machine can starve a short run): only
   // the others must show on the canvas.
   const data = htmlPageData(expected).charts[0]!;
-  const visible = new Map([data.throughput, data.spectrum, data.overTime, data.p99ByRun].map((chart) => [chart.id, chart.y.map((values) => values.some((value) => value !== null && value > 0))]));
+  const visible = new Map([data.throughput, data.spectrum, data.overTime, data.p99ByRun, ...data.costs].map((chart) => [chart.id, chart.y.map((values) => values.some((value) => value !== null && value > 0))]));
   for (const chart of charts) {
     assert.equal(chart.rendered, 'true', `${chart.id} was not drawn`);
     assert.equal(chart.seriesCount, configurations.length, `${chart.id} series`);
@@ -168,7 +169,7 @@ test('hostile names stay text in the browser: no injected script runs, the workl
   assert.equal(await page.evaluate('typeof window.__raftbenchPwned'), 'undefined');
   assert.equal(await page.locator('section.workload h2').textContent(), `Workload ${HOSTILE_WORKLOAD}`);
   const charts = await drawnCharts(page);
-  assert.equal(charts.length, 4);
+  assert.equal(charts.length, 4 + 4, 'throughput, spectrum, over time, p99 by run, and four counters');
   for (const chart of charts) {
     assert.equal(chart.rendered, 'true', chart.id);
     assert.equal(chart.seriesCount, 2, chart.id);

@@ -43,13 +43,15 @@ test('the page fetches nothing: no src/href/url()/@import to another host, no <l
   assert.match(html, /\.u-legend/);
 });
 
-test('the chart data is embedded and reads back exactly: four charts per workload, one series per configuration', () => {
+test('the chart data is embedded and reads back exactly: four charts per workload and four of counters where there are counters, one series per configuration', () => {
   const embedded = JSON.parse(dataBlock(html)) as ReturnType<typeof htmlPageData>;
   assert.deepEqual(embedded, JSON.parse(JSON.stringify(htmlPageData(report))));
   assert.equal(embedded.charts.length, report.workloads.length);
   report.workloads.forEach((workload, index) => {
     const charts = embedded.charts[index]!;
-    for (const chart of [charts.throughput, charts.spectrum, charts.overTime, charts.p99ByRun]) {
+    const withCounters = workload.configurations.some((configuration) => configuration.samples['fsyncs/op'] !== undefined);
+    assert.deepEqual(charts.costs.map((chart) => chart.yLabel), withCounters ? ['fsyncs per operation', 'bytes written per operation', 'messages per operation', 'bytes on the wire per operation'] : [], workload.workload);
+    for (const chart of [charts.throughput, charts.spectrum, charts.overTime, charts.p99ByRun, ...charts.costs]) {
       assert.equal(chart.series.length, workload.configurations.length, chart.id);
       assert.equal(chart.y.length, chart.series.length, chart.id);
       for (const values of chart.y) assert.equal(values.length, chart.x.length, chart.id);

@@ -202,7 +202,7 @@
   }
 
   data.charts.forEach(function (charts) {
-    [charts.throughput, charts.spectrum, charts.overTime, charts.p99ByRun].forEach(draw);
+    [charts.throughput, charts.spectrum, charts.overTime, charts.p99ByRun].concat(charts.costs).forEach(draw);
   });
 
   var resizeTimer = null;
