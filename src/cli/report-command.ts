@@ -147,6 +147,6 @@ export async function reportCommand(argv: string[]): Promise<number> {
 }
 
 /** results/run-1.json → results/run-1.html. */
-function htmlPathBeside(runFile: string): string {
+export function htmlPathBeside(runFile: string): string {
   return /\.json$/i.test(runFile) ? runFile.replace(/\.json$/i, '.html') : `${runFile}.html`;
 }

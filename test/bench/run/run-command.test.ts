@@ -41,6 +41,7 @@ test('raftbench run: two profiles × one workload × 2 repetitions, interleaved;
     assert.match(result.stdout, /baseline/);
     assert.match(result.stdout, /all-on/);
     assert.match(result.stdout, /p99/);
+    assert.ok(existsSync(join(dir, 'run.html')), 'the report with charts is written beside the results file');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
