@@ -48,6 +48,8 @@ export interface HtmlPageData {
 }
 
 interface Assets {
+  /** uPlot's MIT licence, which must travel with every copy of it (each report is one). */
+  readonly chartLicense: string;
   readonly chartLibrary: string;
   readonly chartStyle: string;
   readonly pageScript: string;
@@ -62,6 +64,7 @@ let assetsCache: Assets | undefined;
 
 function assets(): Assets {
   assetsCache ??= {
+    chartLicense: readFileSync(require.resolve('uplot/LICENSE'), 'utf8'),
     chartLibrary: readFileSync(require.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8'),
     chartStyle: readFileSync(require.resolve('uplot/dist/uPlot.min.css'), 'utf8'),
     pageScript: readFileSync(`${ASSETS_FOLDER}report.js`, 'utf8'),
@@ -179,7 +182,7 @@ export function htmlPageData(report: ReportData): HtmlPageData {
 
 export function renderHtml(report: ReportData, options: HtmlOptions = {}): string {
   const title = options.title ?? 'raftbench report';
-  const { chartLibrary, chartStyle, pageScript, pageStyle } = assets();
+  const { chartLicense, chartLibrary, chartStyle, pageScript, pageStyle } = assets();
   const data = htmlPageData(report);
   const body = [element('h1', title)];
   if (report.workloads.length > 0) {
@@ -207,7 +210,7 @@ export function renderHtml(report: ReportData, options: HtmlOptions = {}): strin
     ...body,
     '</main>',
     `<script type="application/json" id="${DATA_ELEMENT_ID}">${jsonForScript(data)}</script>`,
-    `<script>${codeForScript(chartLibrary)}</script>`,
+    `<script>${codeForScript(`/*! uPlot, inlined from node_modules/uplot. ${chartLicense.replace(/\*\//g, '* /')} */\n${chartLibrary}`)}</script>`,
     `<script>${codeForScript(pageScript)}</script>`,
     '</body>',
     '</html>',
