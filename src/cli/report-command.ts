@@ -1,5 +1,7 @@
 // `raftbench report RUN.json [more.json …]`: the report of one or more run files, as Markdown (the
-// default), CSV (one row per run, or the summary per metric) or the report data as JSON. Exit code
+// default), a self-contained HTML page with charts (`--html`, written beside the first run file
+// unless --out says where), CSV (one row per run, or the summary per metric) or the report data
+// as JSON. Exit code
 // 0 on success, 2 for a usage error — a bad option, and also a results file that is missing,
 // unreadable or of another schema version, since the file is the argument the user got wrong.
 //
@@ -7,6 +9,7 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { renderHtml } from '../bench/report/html.js';
 import { renderRunsCsv, renderSummaryCsv } from '../bench/report/csv.js';
 import { renderMarkdown } from '../bench/report/markdown.js';
 import { METRIC_NAMES, parseMetricSelector } from '../bench/report/metrics.js';
@@ -15,11 +18,12 @@ import { loadRunFile, ResultsFileError } from '../bench/results/load.js';
 import { Command, InvalidArgumentError, integerOption, parseOptions } from './options.js';
 import { BOOTSTRAP_RESAMPLES_DEFAULT } from '../bench/stats/bootstrap.js';
 
-export const REPORT_FORMATS = ['markdown', 'csv', 'csv-summary', 'json'] as const;
+export const REPORT_FORMATS = ['markdown', 'html', 'csv', 'csv-summary', 'json'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
 interface ReportCommandOptions {
   format: ReportFormat;
+  html?: true;
   out?: string;
   baseline?: string;
   metric?: string[];
@@ -95,6 +99,8 @@ export function renderReport(report: ReportData, format: ReportFormat, metrics: 
   switch (format) {
     case 'markdown':
       return renderMarkdown(report, metrics === undefined ? { title } : { title, metrics });
+    case 'html':
+      return renderHtml(report, metrics === undefined ? { title } : { title, metrics });
     case 'csv':
       return renderRunsCsv(report);
     case 'csv-summary':
@@ -114,18 +120,33 @@ export async function reportCommand(argv: string[]): Promise<number> {
         'latencies that suffer from coordinated omission are marked. The same profile in two files is two configurations, labelled profile@file.',
     )
     .argument('<runs...>', 'results files written by raftbench run')
-    .option('--format <format>', `markdown (default), csv (one row per workload, profile, run and operation type), csv-summary (one row per workload, profile and metric) or json (the report data)`, formatOption, 'markdown' as ReportFormat)
-    .option('--out <file>', 'write to this file instead of standard output')
+    .option('--format <format>', `markdown (default), html (a self-contained page with charts), csv (one row per workload, profile, run and operation type), csv-summary (one row per workload, profile and metric) or json (the report data)`, formatOption, 'markdown' as ReportFormat)
+    .option('--html', 'the same as --format html: one self-contained HTML file with charts (styles, scripts and data inline; opens from disk with no network)')
+    .option('--out <file>', 'write to this file instead of standard output (HTML: default RUN.html beside the first run file)')
     .option('--baseline <profile>', "the profile (or profile@file) every other is compared with (default: 'baseline' if present, else the first)")
     .option('--metric <names>', METRIC_HELP, metricListOption)
     .option('--resamples <n>', RESAMPLES_HELP, resamplesOption, BOOTSTRAP_RESAMPLES_DEFAULT);
   const parsed = parseOptions<ReportCommandOptions>(program, argv);
   if (!parsed.ok) return parsed.exitCode;
   const { options } = parsed;
+  if (options.html === true) {
+    if (program.getOptionValueSource('format') === 'cli' && options.format !== 'html') {
+      console.error(`${name}: --html and --format ${options.format} ask for two formats; give one`);
+      return 2;
+    }
+    options.format = 'html';
+  }
+  // A page of inline script is no use on a terminal: it goes to a file unless --out says otherwise.
+  const out = options.out ?? (options.format === 'html' ? htmlPathBeside(program.args[0]!) : undefined);
   const loaded = loadSources(name, program.args);
   if (!loaded.ok) return loaded.exitCode;
   const report = buildOrExplain(name, loaded.sources, { baseline: options.baseline, pairing: 'baseline', bootstrapResamples: options.resamples });
   if (report === null) return 2;
-  emit(name, renderReport(report, options.format, options.metric, 'raftbench report'), options.out);
+  emit(name, renderReport(report, options.format, options.metric, 'raftbench report'), out);
   return 0;
+}
+
+/** results/run-1.json → results/run-1.html. */
+export function htmlPathBeside(runFile: string): string {
+  return /\.json$/i.test(runFile) ? runFile.replace(/\.json$/i, '.html') : `${runFile}.html`;
 }

@@ -3,9 +3,10 @@
 // `raftbench start` (what `npm start` runs) is the same with a preset: a short comparison of the
 // baseline, each switch and all-on on one mixed workload.
 
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeRunFile } from '../bench/results/load.js';
+import { renderHtml } from '../bench/report/html.js';
 import { renderMarkdown } from '../bench/report/markdown.js';
 import { buildReport } from '../bench/report/model.js';
 import { runMatrix, type CellSubject, type SubjectCellPlan } from '../bench/run/runner.js';
@@ -17,6 +18,7 @@ import { loadWorkload, loadYcsbProperties, WorkloadError, type Workload } from '
 import { loadProfile, ProfileError, type ResolvedProfile } from '../server/profile.js';
 import type { CellResult, RunFile } from '../bench/results/schema.js';
 import { Command, InvalidArgumentError, integerOption, parseOptions } from './options.js';
+import { htmlPathBeside } from './report-command.js';
 
 interface RunOptions {
   profiles?: string[];
@@ -122,6 +124,10 @@ export async function executeRun(options: RunOptions, command: string): Promise<
   if (options.report && run.cells.length > 0) {
     const report = buildReport([{ path: out, run }], { ...(options.baseline === undefined ? {} : { baseline: options.baseline }), ...(options.resamples === undefined ? {} : { bootstrapResamples: options.resamples }) });
     console.log(renderMarkdown(report));
+    // The same report with charts, beside the results file, for those who would rather look than read.
+    const page = htmlPathBeside(out);
+    writeFileSync(page, renderHtml(report));
+    console.error(`raftbench: the report with charts → ${page}`);
   }
   return run.interrupted ? 130 : 0;
 }
@@ -166,7 +172,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const program = new Command('raftbench run')
     .description(
       'Run the benchmark matrix on an embedded cluster: every profile × workload, repeated (interleaved: A B A B …), each cell in a fresh data ' +
-        'directory; write the results file and print the Markdown report (every profile against the baseline, with verdicts). Ctrl-C keeps the cells that finished. ' +
+        'directory; write the results file, print the Markdown report (every profile against the baseline, with verdicts) and write it with charts as HTML beside the results file. Ctrl-C keeps the cells that finished. ' +
         'With --target instead of --profiles: the workloads against HTTP base URLs (etcd, or raftbench nodes) through the autocannon closed loop.',
     )
     .option('--profiles <list>', 'profile names (profiles/NAME.json) or paths, comma-separated', listOption('--profiles'))

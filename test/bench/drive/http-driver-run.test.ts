@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { loadRunFile } from '../../../src/bench/results/load.js';
 import { DRIVER_LABEL } from '../../../src/bench/drive/http-autocannon.js';
 import { GATEWAY_PATHS } from '../../../src/bench/drive/etcd-gateway-requests.js';
-import { runCli } from '../run/cli-child.js';
+import { runCli } from '../cli-process.js';
 import { EtcdGatewayFixture } from './etcd-gateway-fixture.js';
 
 test('raftbench run --target: the HTTP target in the results file and report, labelled closed loop (autocannon); records loaded once', { timeout: 60_000 }, async () => {

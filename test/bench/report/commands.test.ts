@@ -123,7 +123,7 @@ test('bad input exits 2 with a message naming what is wrong', { timeout: 120_000
 
   const format = raftbench('report', runPath, '--format', 'xml');
   assert.equal(format.status, 2);
-  assert.match(format.stderr, /--format must be one of markdown, csv, csv-summary, json, got 'xml'/);
+  assert.match(format.stderr, /--format must be one of markdown, html, csv, csv-summary, json, got 'xml'/);
 
   const resamples = raftbench('report', runPath, '--resamples', '5');
   assert.equal(resamples.status, 2);

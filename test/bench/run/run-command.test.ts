@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadRunFile } from '../../../src/bench/results/load.js';
-import { runCli } from './cli-child.js';
+import { runCli } from '../cli-process.js';
 
 const SHORT = ['--duration', '0.4', '--warmup', '0.1', '--records', '40', '--concurrency', '8', '--no-progress'];
 
@@ -41,6 +41,7 @@ test('raftbench run: two profiles × one workload × 2 repetitions, interleaved;
     assert.match(result.stdout, /baseline/);
     assert.match(result.stdout, /all-on/);
     assert.match(result.stdout, /p99/);
+    assert.ok(existsSync(join(dir, 'run.html')), 'the report with charts is written beside the results file');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,9 +1,10 @@
-// The raftbench CLI as a real child process, for end-to-end tests of its commands.
+// The compiled `raftbench` CLI as a child process, as a user runs it: output collected, killed
+// (and the wait rejected) after a time limit so a hung run fails its test instead of the suite.
 
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
-const CLI = join(process.cwd(), 'dist/src/cli/main.js');
+export const CLI = join(process.cwd(), 'dist/src/cli/main.js');
 
 export interface Finished {
   readonly code: number | null;
@@ -33,4 +34,3 @@ export function runCli(args: readonly string[], timeoutMs: number, onStderr?: (t
     });
   });
 }
-
