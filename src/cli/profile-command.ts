@@ -38,10 +38,11 @@ const CLINIC_ANALYSIS_SECONDS = 600;
 /** A workload bounded by an operation count has no duration to scale the bound from. */
 const COUNT_BOUNDED_RUN_SECONDS = 300;
 
-function defaultTimeoutSeconds(workload: Workload, tool: ProfileTool): number {
+/** The bound on a --cpu-prof run of this workload: three times its length plus start-up and load. */
+function cpuProfTimeoutSeconds(workload: Workload): number {
   const run = workload.run;
   const runSeconds = run.durationSeconds === undefined ? COUNT_BOUNDED_RUN_SECONDS : run.warmupSeconds + run.durationSeconds;
-  return RUN_OVERHEAD_SECONDS + 3 * runSeconds + (tool === 'cpu-prof' ? 0 : CLINIC_ANALYSIS_SECONDS);
+  return RUN_OVERHEAD_SECONDS + 3 * runSeconds;
 }
 
 const fileSafe = (name: string): string => name.replace(/[^A-Za-z0-9._-]+/g, '_');
@@ -69,7 +70,7 @@ export async function profileCommand(argv: string[]): Promise<number> {
     .option('--top <n>', 'hotspots to print', integerOption('--top', 1, 1000), 15)
     .option('--interval-us <µs>', 'cpu-prof sampling interval', integerOption('--interval-us', 50, 100_000), 1000)
     .option('--out-root <dir>', 'where the report folder is made', join('results', 'profiles'))
-    .option('--timeout <seconds>', 'kill the run (and clinic) after this long (default: from the workload, plus 600 s for clinic analysis)', secondsOption('--timeout'));
+    .option('--timeout <seconds>', 'kill the run of the tool asked for (clinic and all) after this long (default: 60 s + 3 × the workload\'s warm-up and duration, + 600 s for clinic\'s analysis)', secondsOption('--timeout'));
   const parsed = parseOptions<ProfileOptions>(program, argv);
   if (!parsed.ok) return parsed.exitCode;
   const options = parsed.options;
@@ -99,7 +100,9 @@ export async function profileCommand(argv: string[]): Promise<number> {
     ...(options.records === undefined ? [] : ['--records', String(options.records)]),
     ...(options.concurrency === undefined ? [] : ['--concurrency', String(options.concurrency)]),
   ];
-  const timeoutSeconds = options.timeout ?? defaultTimeoutSeconds(workload, options.tool);
+  // --timeout bounds the tool asked for; a fallback --cpu-prof run keeps the bound from the workload.
+  const cpuProfSeconds = cpuProfTimeoutSeconds(workload);
+  const timeoutSeconds = options.timeout ?? (options.tool === 'cpu-prof' ? cpuProfSeconds : cpuProfSeconds + CLINIC_ANALYSIS_SECONDS);
   console.error(`raftbench profile: ${profile.name} × ${workload.name} under ${options.tool} → ${shown(outDir)} (bounded at ${timeoutSeconds} s)`);
   let outcome: ProfileRunOutcome;
   try {
@@ -107,7 +110,8 @@ export async function profileCommand(argv: string[]): Promise<number> {
       tool: options.tool,
       outDir,
       runArgs,
-      timeoutMs: timeoutSeconds * 1000,
+      clinicTimeoutMs: timeoutSeconds * 1000,
+      cpuProfTimeoutMs: (options.tool === 'cpu-prof' ? timeoutSeconds : cpuProfSeconds) * 1000,
       samplingIntervalUs: options.intervalUs,
       log: (line) => console.error(`  ${line}`),
     });

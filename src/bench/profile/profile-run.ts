@@ -9,7 +9,7 @@
 // mistakes the fallback for the tool they asked for.
 //
 // Bounded: the child stops by itself after the workload's warm-up + duration; the whole process
-// group is killed if it has not finished within `timeoutMs`. Clinic's first-run question about
+// group is killed if it has not finished within its bound (clinic's includes its analysis). Clinic's first-run question about
 // anonymous usage statistics and its update check are switched off (NO_INSIGHT, NO_UPDATE_NOTIFIER;
 // its stdin is not a terminal either), and `--open=false` keeps it from starting a browser.
 
@@ -29,7 +29,10 @@ export interface ProfileRunPlan {
   readonly outDir: string;
   /** Arguments of `raftbench run` after `run` (profile, workload, overrides), without --out. */
   readonly runArgs: readonly string[];
-  readonly timeoutMs: number;
+  /** Bound on the clinic run (start to HTML written), killed with its process group after it. */
+  readonly clinicTimeoutMs: number;
+  /** Bound on the --cpu-prof run: the tool asked for, or the fallback after clinic failed. */
+  readonly cpuProfTimeoutMs: number;
   readonly samplingIntervalUs: number;
   /** Progress lines (clinic's and the child's output, prefixed), for stderr. */
   readonly log: (line: string) => void;
@@ -82,8 +85,8 @@ export async function profileRun(plan: ProfileRunPlan): Promise<ProfileRunOutcom
     rmSync(cpuProfileDir, { recursive: true, force: true });
     rmSync(runFile, { force: true });
   }
-  const exit = await runBounded(process.execPath, child, plan, 'cpu-prof.log', 'run');
-  if (!existsSync(runFile) || exit.code !== 0) throw new ProfileRunError(`the profiled run failed (${describeExit(exit, plan.timeoutMs)}):\n${exit.tail}`);
+  const exit = await runBounded(process.execPath, child, plan.cpuProfTimeoutMs, plan, 'cpu-prof.log', 'run');
+  if (!existsSync(runFile) || exit.code !== 0) throw new ProfileRunError(`the profiled run failed (${describeExit(exit, plan.cpuProfTimeoutMs)}):\n${exit.tail}`);
   if (mainThreadProfiles(cpuProfileDir).length === 0) throw new ProfileRunError(`node --cpu-prof wrote no main-thread profile under ${cpuProfileDir}`);
   return { toolUsed: 'cpu-prof', fallbackReason, clinicHtml: null, cpuProfileDir, runFile };
 }
@@ -96,7 +99,7 @@ async function underClinic(plan: ProfileRunPlan, tool: ClinicTool, child: readon
     return { html: null, failure: 'clinic is not installed (it is a devDependency: run npm install)' };
   }
   const args = [clinicBin, tool, '--open=false', '--dest', plan.outDir, '--', process.execPath, ...child];
-  const exit = await runBounded(process.execPath, args, plan, 'clinic.log', 'clinic');
+  const exit = await runBounded(process.execPath, args, plan.clinicTimeoutMs, plan, 'clinic.log', 'clinic');
   const html = readdirSync(plan.outDir).find((name) => name.endsWith(`.clinic-${tool}.html`));
   // A report of a run that did not finish (the child crashed under clinic's hooks) is no report.
   const finished = existsSync(join(plan.outDir, 'run.json'));
@@ -106,7 +109,7 @@ async function underClinic(plan: ProfileRunPlan, tool: ClinicTool, child: readon
     if (name.includes(`.clinic-${tool}`)) rmSync(join(plan.outDir, name), { recursive: true, force: true });
   }
   const lastLine = exit.tail.trim().split('\n').filter((line) => line.trim() !== '').slice(-3).join(' | ');
-  return { html: null, failure: `${describeExit(exit, plan.timeoutMs)}${html === undefined ? ', no HTML report written' : ''}${finished ? '' : ', the workload did not finish under it'}${lastLine === '' ? '' : ` (${lastLine})`}; its output is in clinic.log` };
+  return { html: null, failure: `${describeExit(exit, plan.clinicTimeoutMs)}${html === undefined ? ', no HTML report written' : ''}${finished ? '' : ', the workload did not finish under it'}${lastLine === '' ? '' : ` (${lastLine})`}; its output is in clinic.log` };
 }
 
 function describeExit(exit: Exit, timeoutMs: number): string {
@@ -117,9 +120,9 @@ function describeExit(exit: Exit, timeoutMs: number): string {
 /**
  * Runs a command in its own process group (clinic starts the profiled node as a grandchild) with
  * its output copied to `logName` in the out dir and to `plan.log`. Killed, group and all, after
- * `plan.timeoutMs`; Ctrl-C is passed on to the group, so clinic still writes its report.
+ * `timeoutMs`; Ctrl-C is passed on to the group, so clinic still writes its report.
  */
-function runBounded(command: string, args: readonly string[], plan: ProfileRunPlan, logName: string, prefix: string): Promise<Exit> {
+function runBounded(command: string, args: readonly string[], timeoutMs: number, plan: ProfileRunPlan, logName: string, prefix: string): Promise<Exit> {
   return new Promise((resolve, reject) => {
     const log = createWriteStream(join(plan.outDir, logName));
     const child = spawn(command, args, {
@@ -148,7 +151,7 @@ function runBounded(command: string, args: readonly string[], plan: ProfileRunPl
     const timer = setTimeout(() => {
       timedOut = true;
       killGroup('SIGKILL');
-    }, plan.timeoutMs);
+    }, timeoutMs);
     const onInterrupt = (): void => killGroup('SIGINT');
     process.on('SIGINT', onInterrupt);
     child.on('error', (error) => {
