@@ -158,10 +158,13 @@ function describeProfile(outcome: ProfileRunOutcome, context: Context): string {
   lines.push('');
   if (outcome.fallbackReason !== null) {
     lines.push(`FALLBACK: clinic ${options.tool} could not run — ${outcome.fallbackReason}.`);
-    lines.push('          No clinic report was written; the hotspots below come from node --cpu-prof (open the .cpuprofile in Chrome DevTools → Performance).');
+    lines.push('          No clinic report was written; the hotspots below come from the run under node --cpu-prof, as always (open the .cpuprofile in Chrome DevTools → Performance).');
     lines.push('');
   }
-  if (outcome.clinicHtml !== null) lines.push(`clinic ${options.tool} report: ${shown(outcome.clinicHtml)}`);
+  if (outcome.clinicHtml !== null) {
+    lines.push(`clinic ${options.tool} report: ${shown(outcome.clinicHtml)}`);
+    lines.push("  (the hotspots below come from a separate run under node --cpu-prof alone: clinic's instrumentation moves them)");
+  }
   lines.push(`cpu profile:   ${main.file}${workers.length > 0 ? ` (+ ${workers.length} worker-thread profiles beside it)` : ''}`);
   lines.push(`hotspots text: ${shown(join(outDir, 'hotspots.txt'))}`);
   if (cell !== undefined) {

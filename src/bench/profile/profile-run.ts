@@ -1,17 +1,23 @@
-// One profiled run: `raftbench run` (one profile × one workload, one repetition) in a child process,
-// under clinic (flame, doctor or bubbleprof) with Node's own `--cpu-prof` collected alongside, or
-// under `--cpu-prof` alone. The text hotspots always come from the .cpuprofile: its format is V8's
-// and stable, while clinic's data files are internal to each clinic version.
+// A profiled run: `raftbench run` (one profile × one workload, one repetition) in a child process,
+// twice when a clinic tool is asked for:
+//  1. under Node's `--cpu-prof` alone — the text hotspots come from this .cpuprofile (V8's format,
+//     stable; clinic's data files are internal to each clinic version);
+//  2. under clinic (flame, doctor or bubbleprof) alone, for its HTML report.
+// Not both at once: clinic's instrumentation moves the hotspots. Under bubbleprof the top of a
+// --cpu-prof collected alongside was bubbleprof's own async hooks and stack capture (~60 % of the
+// main thread) and the store ran at ~100 writes/s; under flame `(program)` (V8's tick log) rose to
+// the second place. Hotspots from a clean run name our code's costs, not the profiler's.
 //
 // Clinic 13 is unmaintained. Where it cannot run — not installed, it exits non-zero, it writes no
-// HTML (bubbleprof's analysis dies on large traces; doctor fails on newer Node versions), or it does
-// not finish in time — the run falls back to `--cpu-prof` and the outcome says why, so nobody
-// mistakes the fallback for the tool they asked for.
+// HTML (bubbleprof's analysis dies with "premature close" on this store's traces; doctor fails on
+// newer Node versions), the workload does not finish under it, or it does not finish in time — the
+// outcome says why, so nobody mistakes the --cpu-prof hotspots for a clinic report.
 //
 // Bounded: the child stops by itself after the workload's warm-up + duration; the whole process
-// group is killed if it has not finished within its bound (clinic's includes its analysis). Clinic's first-run question about
-// anonymous usage statistics and its update check are switched off (NO_INSIGHT, NO_UPDATE_NOTIFIER;
-// its stdin is not a terminal either), and `--open=false` keeps it from starting a browser.
+// group is killed if it has not finished within its bound (clinic's includes its analysis).
+// Clinic's first-run question about anonymous usage statistics and its update check are switched
+// off (NO_INSIGHT, NO_UPDATE_NOTIFIER; its stdin is not a terminal either), and `--open=false`
+// keeps it from starting a browser.
 
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, readdirSync, rmSync } from 'node:fs';
@@ -39,9 +45,7 @@ export interface ProfileRunPlan {
 }
 
 export interface ProfileRunOutcome {
-  /** What produced the hotspots' profile: the tool asked for, or cpu-prof after a fallback. */
-  readonly toolUsed: ProfileTool;
-  /** Why clinic was not used, when it was asked for and could not run; null otherwise. */
+  /** Why there is no clinic report, when one was asked for and clinic could not make it; null otherwise. */
   readonly fallbackReason: string | null;
   readonly clinicHtml: string | null;
   readonly cpuProfileDir: string;
@@ -66,49 +70,42 @@ interface Exit {
 export async function profileRun(plan: ProfileRunPlan): Promise<ProfileRunOutcome> {
   const cpuProfileDir = join(plan.outDir, 'cpu');
   const runFile = join(plan.outDir, 'run.json');
-  const cpuProf = ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`, `--cpu-prof-interval=${plan.samplingIntervalUs}`];
-  const child = [...cpuProf, CLI_MAIN, 'run', ...plan.runArgs, '--repetitions', '1', '--no-progress', '--no-report', '--out', runFile];
+  const runArgs = (out: string): string[] => [CLI_MAIN, 'run', ...plan.runArgs, '--repetitions', '1', '--no-progress', '--no-report', '--out', out];
 
-  let fallbackReason: string | null = null;
-  if (plan.tool !== 'cpu-prof') {
-    const clinic = await underClinic(plan, plan.tool, child);
-    if (clinic.html !== null) return { toolUsed: plan.tool, fallbackReason: null, clinicHtml: clinic.html, cpuProfileDir, runFile };
-    fallbackReason = clinic.failure;
-    plan.log(`clinic ${plan.tool} could not run: ${fallbackReason}`);
-    // The child may well have finished under clinic (bubbleprof dies in its analysis, after the
-    // run): then its --cpu-prof profile is whole and a second run is not needed.
-    if (existsSync(runFile) && mainThreadProfiles(cpuProfileDir).length > 0) {
-      plan.log('falling back to the node --cpu-prof profile collected alongside clinic');
-      return { toolUsed: 'cpu-prof', fallbackReason, clinicHtml: null, cpuProfileDir, runFile };
-    }
-    plan.log('falling back to node --cpu-prof: running the workload again');
-    rmSync(cpuProfileDir, { recursive: true, force: true });
-    rmSync(runFile, { force: true });
-  }
-  const exit = await runBounded(process.execPath, child, plan.cpuProfTimeoutMs, plan, 'cpu-prof.log', 'run');
+  const cpuProf = ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`, `--cpu-prof-interval=${plan.samplingIntervalUs}`];
+  const exit = await runBounded(process.execPath, [...cpuProf, ...runArgs(runFile)], plan.cpuProfTimeoutMs, plan, 'cpu-prof.log', 'cpu-prof');
   if (!existsSync(runFile) || exit.code !== 0) throw new ProfileRunError(`the profiled run failed (${describeExit(exit, plan.cpuProfTimeoutMs)}):\n${exit.tail}`);
   if (mainThreadProfiles(cpuProfileDir).length === 0) throw new ProfileRunError(`node --cpu-prof wrote no main-thread profile under ${cpuProfileDir}`);
-  return { toolUsed: 'cpu-prof', fallbackReason, clinicHtml: null, cpuProfileDir, runFile };
+  if (plan.tool === 'cpu-prof') return { fallbackReason: null, clinicHtml: null, cpuProfileDir, runFile };
+
+  const clinic = await underClinic(plan, plan.tool, runArgs(join(plan.outDir, CLINIC_RUN_FILE)));
+  if (clinic.html !== null) return { fallbackReason: null, clinicHtml: clinic.html, cpuProfileDir, runFile };
+  plan.log(`clinic ${plan.tool} could not run: ${clinic.failure}`);
+  return { fallbackReason: clinic.failure, clinicHtml: null, cpuProfileDir, runFile };
 }
 
-async function underClinic(plan: ProfileRunPlan, tool: ClinicTool, child: readonly string[]): Promise<{ html: string; failure: null } | { html: null; failure: string }> {
+/** The results file of the run under clinic (its throughput is the profiler's, not the store's). */
+const CLINIC_RUN_FILE = 'clinic-run.json';
+
+async function underClinic(plan: ProfileRunPlan, tool: ClinicTool, runArgs: readonly string[]): Promise<{ html: string; failure: null } | { html: null; failure: string }> {
   let clinicBin: string;
   try {
     clinicBin = createRequire(import.meta.url).resolve('clinic/bin.js');
   } catch {
     return { html: null, failure: 'clinic is not installed (it is a devDependency: run npm install)' };
   }
-  const args = [clinicBin, tool, '--open=false', '--dest', plan.outDir, '--', process.execPath, ...child];
+  const args = [clinicBin, tool, '--open=false', '--dest', plan.outDir, '--', process.execPath, ...runArgs];
   const exit = await runBounded(process.execPath, args, plan.clinicTimeoutMs, plan, 'clinic.log', 'clinic');
   const html = readdirSync(plan.outDir).find((name) => name.endsWith(`.clinic-${tool}.html`));
   // A report of a run that did not finish (the child crashed under clinic's hooks) is no report.
-  const finished = existsSync(join(plan.outDir, 'run.json'));
+  const finished = existsSync(join(plan.outDir, CLINIC_RUN_FILE));
   if (exit.code === 0 && html !== undefined && finished) return { html: join(plan.outDir, html), failure: null };
   // Raw clinic data of a failed analysis is useless and can be large (bubbleprof: ~200 MB per second of load).
   for (const name of readdirSync(plan.outDir)) {
     if (name.includes(`.clinic-${tool}`)) rmSync(join(plan.outDir, name), { recursive: true, force: true });
   }
-  const lastLine = exit.tail.trim().split('\n').filter((line) => line.trim() !== '').slice(-3).join(' | ');
+  // The message, not the stack: the last two lines that are not "at …" frames.
+  const lastLine = exit.tail.split('\n').filter((line) => line.trim() !== '' && !/^\s+at /.test(line)).slice(-2).join(' | ');
   return { html: null, failure: `${describeExit(exit, plan.clinicTimeoutMs)}${html === undefined ? ', no HTML report written' : ''}${finished ? '' : ', the workload did not finish under it'}${lastLine === '' ? '' : ` (${lastLine})`}; its output is in clinic.log` };
 }
 
