@@ -12,6 +12,7 @@ import { renderHotspots, type ThreadProfile } from '../bench/profile/hotspot-tex
 import { cpuProfileFiles, PROFILE_TOOLS, profileRun, ProfileRunError, type ProfileRunOutcome, type ProfileTool } from '../bench/profile/profile-run.js';
 import { sourceMappedLocator } from '../bench/profile/source-location.js';
 import { loadRunFile } from '../bench/results/load.js';
+import { readMeasuredWindow } from '../bench/run/phase-marks.js';
 import { WorkloadError, type Workload } from '../bench/workload/index.js';
 import { loadProfile, ProfileError, type ResolvedProfile } from '../server/profile.js';
 import { Command, integerOption, parseOptions } from './options.js';
@@ -29,6 +30,7 @@ interface ProfileOptions {
   intervalUs: number;
   outRoot: string;
   timeout?: number;
+  wholeRun: boolean;
 }
 
 /** Start-up, the load phase and shutdown around the measured run; generous on a loaded 2-core machine. */
@@ -69,6 +71,7 @@ export async function profileCommand(argv: string[]): Promise<number> {
     .option('--concurrency <n>', "override the workload's client concurrency", integerOption('--concurrency', 1, 10_000))
     .option('--top <n>', 'hotspots to print', integerOption('--top', 1, 1000), 15)
     .option('--interval-us <µs>', 'cpu-prof sampling interval', integerOption('--interval-us', 50, 100_000), 1000)
+    .option('--whole-run', 'hotspots of the whole child process (start-up, load phase, warm-up, shutdown), not only the measured run', false)
     .option('--out-root <dir>', 'where the report folder is made', join('results', 'profiles'))
     .option('--timeout <seconds>', 'kill the run of the tool asked for (clinic and all) after this long (default: 60 s + 3 × the workload\'s warm-up and duration, + 600 s for clinic\'s analysis)', secondsOption('--timeout'));
   const parsed = parseOptions<ProfileOptions>(program, argv);
@@ -143,10 +146,11 @@ function describeProfile(outcome: ProfileRunOutcome, context: Context): string {
   // One process, so one main-thread file; should the child ever start another node, the busiest is ours.
   const mainFile = files.filter((file) => file.threadId === 0).sort((a, b) => statSync(b.path).size - statSync(a.path).size)[0]!;
   const locate = sourceMappedLocator();
+  const window = options.wholeRun ? null : readMeasuredWindow(outcome.phaseMarksFile);
   const threadOf = (file: { path: string; threadId: number }, limit: number): ThreadProfile => ({
     threadId: file.threadId,
     file: shown(file.path),
-    summary: summarizeCpuProfile(JSON.parse(readFileSync(file.path, 'utf8')) as CpuProfile, limit, { locate }),
+    summary: summarizeCpuProfile(JSON.parse(readFileSync(file.path, 'utf8')) as CpuProfile, limit, { locate, ...(window === null ? {} : { windowUs: window }) }),
   });
   const main = threadOf(mainFile, options.top);
   const workers = files.filter((file) => file.threadId !== 0).map((file) => threadOf(file, 5));
@@ -173,6 +177,11 @@ function describeProfile(outcome: ProfileRunOutcome, context: Context): string {
       `profiled run:  ${Math.round(cell.total.throughputPerSecond)} ops/s, p99 ${cell.total.latencyUs.p99} µs, ${cell.total.errorCount} errors (${mode}; under the profiler — not a benchmark figure)`,
     );
   }
+  lines.push(
+    window !== null
+      ? `window:        the measured run only, ${((window.endUs - window.startUs) / 1e6).toFixed(1)} s after the warm-up (start-up, load phase, warm-up and shutdown left out; --whole-run keeps them)`
+      : `window:        the whole child process: start-up, load phase, warm-up, run and shutdown${options.wholeRun ? '' : ' (the run marked no measured window)'}`,
+  );
   lines.push(`load average:  ${context.loadAtStart.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end (${run.environment.cores} cores)`);
   lines.push('');
   lines.push(renderHotspots(main, workers, options.intervalUs));

@@ -103,6 +103,8 @@ export interface CpuProfileSummary {
 export interface SummaryOptions {
   /** Turns a frame's URL and 0-based line and column into the file:line shown. */
   readonly locate?: (url: string, lineNumber: number, columnNumber: number) => string;
+  /** Only samples taken in [startUs, endUs] (the profile's clock: monotonic µs); all when absent. */
+  readonly windowUs?: { readonly startUs: number; readonly endUs: number };
 }
 
 /** Location relative to the working directory, line 1-based; no source mapping. */
@@ -118,8 +120,14 @@ export function summarizeCpuProfile(profile: CpuProfile, limit: number, options:
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
   const selfUs = new Map<number, number>();
-  // timeDeltas[k] is the time since the previous sample; it belongs to sample k.
-  for (let k = 0; k < samples.length; k++) selfUs.set(samples[k]!, (selfUs.get(samples[k]!) ?? 0) + Math.max(0, deltas[k] ?? 0));
+  const window = options.windowUs;
+  // timeDeltas[k] is the time since the previous sample; it belongs to sample k, taken at startTime + Σ deltas[0..k].
+  let sampledAtUs = profile.startTime;
+  for (let k = 0; k < samples.length; k++) {
+    sampledAtUs += deltas[k] ?? 0;
+    if (window !== undefined && (sampledAtUs < window.startUs || sampledAtUs > window.endUs)) continue;
+    selfUs.set(samples[k]!, (selfUs.get(samples[k]!) ?? 0) + Math.max(0, deltas[k] ?? 0));
+  }
 
   const callerLayer = callerLayers(profile.nodes);
   const layerSelfUs = new Map<Layer, number>();

@@ -24,6 +24,7 @@ import { createWriteStream, existsSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PHASE_MARKS_ENV } from '../run/phase-marks.js';
 
 export const PROFILE_TOOLS = ['flame', 'doctor', 'bubbleprof', 'cpu-prof'] as const;
 export type ProfileTool = (typeof PROFILE_TOOLS)[number];
@@ -51,6 +52,8 @@ export interface ProfileRunOutcome {
   readonly cpuProfileDir: string;
   /** The child's results file (throughput of the profiled run). */
   readonly runFile: string;
+  /** Where the --cpu-prof run marked its measured window (../run/phase-marks.ts). */
+  readonly phaseMarksFile: string;
 }
 
 export class ProfileRunError extends Error {
@@ -70,18 +73,22 @@ interface Exit {
 export async function profileRun(plan: ProfileRunPlan): Promise<ProfileRunOutcome> {
   const cpuProfileDir = join(plan.outDir, 'cpu');
   const runFile = join(plan.outDir, 'run.json');
+  const phaseMarksFile = join(plan.outDir, 'phases.jsonl');
+  const paths = { cpuProfileDir, runFile, phaseMarksFile };
   const runArgs = (out: string): string[] => [CLI_MAIN, 'run', ...plan.runArgs, '--repetitions', '1', '--no-progress', '--no-report', '--out', out];
 
   const cpuProf = ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`, `--cpu-prof-interval=${plan.samplingIntervalUs}`];
-  const exit = await runBounded(process.execPath, [...cpuProf, ...runArgs(runFile)], plan.cpuProfTimeoutMs, plan, 'cpu-prof.log', 'cpu-prof');
+  const exit = await runBounded(process.execPath, [...cpuProf, ...runArgs(runFile)], plan.cpuProfTimeoutMs, plan, 'cpu-prof.log', 'cpu-prof', {
+    [PHASE_MARKS_ENV]: phaseMarksFile,
+  });
   if (!existsSync(runFile) || exit.code !== 0) throw new ProfileRunError(`the profiled run failed (${describeExit(exit, plan.cpuProfTimeoutMs)}):\n${exit.tail}`);
   if (mainThreadProfiles(cpuProfileDir).length === 0) throw new ProfileRunError(`node --cpu-prof wrote no main-thread profile under ${cpuProfileDir}`);
-  if (plan.tool === 'cpu-prof') return { fallbackReason: null, clinicHtml: null, cpuProfileDir, runFile };
+  if (plan.tool === 'cpu-prof') return { fallbackReason: null, clinicHtml: null, ...paths };
 
   const clinic = await underClinic(plan, plan.tool, runArgs(join(plan.outDir, CLINIC_RUN_FILE)));
-  if (clinic.html !== null) return { fallbackReason: null, clinicHtml: clinic.html, cpuProfileDir, runFile };
+  if (clinic.html !== null) return { fallbackReason: null, clinicHtml: clinic.html, ...paths };
   plan.log(`clinic ${plan.tool} could not run: ${clinic.failure}`);
-  return { fallbackReason: clinic.failure, clinicHtml: null, cpuProfileDir, runFile };
+  return { fallbackReason: clinic.failure, clinicHtml: null, ...paths };
 }
 
 /** The results file of the run under clinic (its throughput is the profiler's, not the store's). */
@@ -119,14 +126,14 @@ function describeExit(exit: Exit, timeoutMs: number): string {
  * its output copied to `logName` in the out dir and to `plan.log`. Killed, group and all, after
  * `timeoutMs`; Ctrl-C is passed on to the group, so clinic still writes its report.
  */
-function runBounded(command: string, args: readonly string[], timeoutMs: number, plan: ProfileRunPlan, logName: string, prefix: string): Promise<Exit> {
+function runBounded(command: string, args: readonly string[], timeoutMs: number, plan: ProfileRunPlan, logName: string, prefix: string, env: Record<string, string> = {}): Promise<Exit> {
   return new Promise((resolve, reject) => {
     const log = createWriteStream(join(plan.outDir, logName));
     const child = spawn(command, args, {
       cwd: process.cwd(),
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
-      env: { ...process.env, NO_INSIGHT: '1', NO_UPDATE_NOTIFIER: '1', NO_COLOR: '1' },
+      env: { ...process.env, NO_INSIGHT: '1', NO_UPDATE_NOTIFIER: '1', NO_COLOR: '1', ...env },
     });
     let tail = '';
     const onOutput = (chunk: Buffer): void => {

@@ -5,11 +5,13 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { LAYERS, layerOf, summarizeCpuProfile, type CpuProfile, type CpuProfileNode } from '../../../src/bench/profile/cpu-profile.js';
 import { sourceMappedLocator } from '../../../src/bench/profile/source-location.js';
+import { markPhase, PHASE_MARKS_ENV, readMeasuredWindow } from '../../../src/bench/run/phase-marks.js';
 
 const root = pathToFileURL(process.cwd()).href;
 const frame = (id: number, functionName: string, url: string, children: number[] = []): CpuProfileNode => ({
@@ -104,6 +106,35 @@ test('the layer rollup: every layer listed once, self and by-caller each sum to 
   const callerSum = summary.layers.reduce((sum, share) => sum + share.byCallerPercent, 0);
   assert.ok(Math.abs(selfSum - 100) < 1e-9, `self sums to ${selfSum}`);
   assert.ok(Math.abs(callerSum - 100) < 1e-9, `by caller sums to ${callerSum}`);
+});
+
+test('a window keeps only the samples taken in it (the profile clock: startTime + the deltas so far)', () => {
+  // Each round of samples takes a tenth of totalUs; rounds 3 to 5 (three tenths of every node's time) fall in this window.
+  const roundUs = totalUs / 10;
+  const summary = summarizeCpuProfile(profile, 20, { windowUs: { startUs: profile.startTime + 3 * roundUs + 1, endUs: profile.startTime + 6 * roundUs } });
+  assert.ok(Math.abs(summary.totalMs - (3 * totalUs) / 10_000) < 1e-9, `${summary.totalMs} ms`);
+  const tick = summary.top.find((row) => row.functionName === 'tick')!;
+  assert.ok(Math.abs(tick.selfMs - 0.06) < 1e-9, `tick ${tick.selfMs} ms: three of its ten 20 µs samples`);
+  assert.equal(summarizeCpuProfile(profile, 5, { windowUs: { startUs: -2, endUs: -1 } }).totalMs, 0, 'a window before the profile holds nothing');
+});
+
+test('phase marks: the measured window runs from the drive start plus its warm-up to the drive end', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'raftbench-phase-marks-'));
+  const path = join(dir, 'phases.jsonl');
+  const saved = process.env[PHASE_MARKS_ENV];
+  try {
+    assert.equal(readMeasuredWindow(path), null, 'no file, no window');
+    process.env[PHASE_MARKS_ENV] = path;
+    markPhase('drive-start', 250_000);
+    assert.equal(readMeasuredWindow(path), null, 'a start without an end is no window');
+    markPhase('drive-end');
+    const marks = readFileSync(path, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { monotonicUs: number });
+    assert.deepEqual(readMeasuredWindow(path), { startUs: marks[0]!.monotonicUs + 250_000, endUs: marks[1]!.monotonicUs });
+  } finally {
+    if (saved === undefined) delete process.env[PHASE_MARKS_ENV];
+    else process.env[PHASE_MARKS_ENV] = saved;
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('an empty profile summarises to zeros, not NaN', () => {

@@ -86,6 +86,7 @@ test('raftbench profile --tool cpu-prof: the .cpuprofile, run.json and hotspots.
     assert.equal(readFileSync(join(folder, 'hotspots.txt'), 'utf8'), result.stdout, 'hotspots.txt holds what was printed');
     assert.doesNotMatch(result.stdout, /FALLBACK/);
     assert.match(result.stdout, /profiled run: +\d+ ops\/s, p99 \d+ µs, 0 errors/);
+    assert.match(result.stdout, /^window: +the measured run only, \d+\.\d s after the warm-up/m, 'the run marked its measured window');
     const ours = raftbenchHotspots(result.stdout);
     assert.ok(ours.length > 0, `no hotspot names a raftbench function in src/*.ts:\n${result.stdout}`);
     assertSumsToHundred(layerRollup(result.stdout));
