@@ -6,39 +6,13 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LAYERS } from '../../../src/bench/profile/cpu-profile.js';
+import { runCli } from '../run-cli.js';
 
-const CLI = join(process.cwd(), 'dist/src/cli/main.js');
 const SHORT = ['profile', '--profile', 'all-on', '--workload', 'writes-64', '--duration', '2', '--warmup', '0.5', '--records', '2000', '--top', '30'];
-
-interface Finished {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function runCli(args: readonly string[], timeoutMs: number): Promise<Finished> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`raftbench ${args.join(' ')} did not finish within ${timeoutMs} ms\n${stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 /** The hotspot rows that name a raftbench function: layer src/…, a name, a src/…/*.ts:line location. */
 function raftbenchHotspots(text: string): string[] {
