@@ -9,7 +9,7 @@ import { readdirSync } from 'node:fs';
 import { loadWorkload, parseWorkload, WorkloadError } from '../../../src/bench/workload/index.js';
 import { FIXTURES, WORKLOADS } from './support.js';
 
-const SHIPPED = ['ycsb-a', 'ycsb-b', 'ycsb-c', 'ycsb-d', 'ycsb-e', 'ycsb-f', 'write-only', 'read-only', 'large-values', 'hot-key', 'mixed'];
+const SHIPPED = ['ycsb-a', 'ycsb-b', 'ycsb-c', 'ycsb-d', 'ycsb-e', 'ycsb-f', 'write-only', 'read-only', 'large-values', 'hot-key', 'mixed', 'writes-64', 'writes-256'];
 
 test('every shipped workload parses, is named after its file and says what it models', () => {
   const files = readdirSync(WORKLOADS).filter((name) => name.endsWith('.json'));
