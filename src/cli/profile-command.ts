@@ -49,6 +49,15 @@ function cpuProfTimeoutSeconds(workload: Workload): number {
 
 const fileSafe = (name: string): string => name.replace(/[^A-Za-z0-9._-]+/g, '_');
 
+/**
+ * A profile or workload reference as an absolute path, for a child that runs in another folder:
+ * a bare name is folder/NAME.json, anything with a slash or .json a path (as loadProfile and
+ * resolveWorkload read them).
+ */
+function absoluteReference(reference: string, folder: string): string {
+  return reference.includes('/') || reference.endsWith('.json') ? resolve(reference) : resolve(folder, `${reference}.json`);
+}
+
 /** A path as the user would type it: relative inside the working directory, absolute outside. */
 function shown(path: string): string {
   const inside = relative(process.cwd(), path);
@@ -96,8 +105,8 @@ export async function profileCommand(argv: string[]): Promise<number> {
   mkdirSync(outDir, { recursive: true });
   const loadAtStart = loadavg()[0]!;
   const runArgs = [
-    '--profiles', options.profile,
-    '--workloads', options.workload,
+    '--profiles', absoluteReference(options.profile, 'profiles'),
+    '--workloads', absoluteReference(options.workload, 'workloads'),
     ...(options.duration === undefined ? [] : ['--duration', String(options.duration)]),
     ...(options.warmup === undefined ? [] : ['--warmup', String(options.warmup)]),
     ...(options.records === undefined ? [] : ['--records', String(options.records)]),

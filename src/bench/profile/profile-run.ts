@@ -34,7 +34,10 @@ export interface ProfileRunPlan {
   readonly tool: ProfileTool;
   /** Absolute; created by the caller. Clinic's HTML and data, cpu/*.cpuprofile, run.json and the logs go here. */
   readonly outDir: string;
-  /** Arguments of `raftbench run` after `run` (profile, workload, overrides), without --out. */
+  /**
+   * Arguments of `raftbench run` after `run` (profile, workload, overrides), without --out. Paths
+   * absolute: the children run in `outDir` (see runBounded).
+   */
   readonly runArgs: readonly string[];
   /** Bound on the clinic run (start to HTML written), killed with its process group after it. */
   readonly clinicTimeoutMs: number;
@@ -107,9 +110,10 @@ async function underClinic(plan: ProfileRunPlan, tool: ClinicTool, runArgs: read
   // A report of a run that did not finish (the child crashed under clinic's hooks) is no report.
   const finished = existsSync(join(plan.outDir, CLINIC_RUN_FILE));
   if (exit.code === 0 && html !== undefined && finished) return { html: join(plan.outDir, html), failure: null };
-  // Raw clinic data of a failed analysis is useless and can be large (bubbleprof: ~200 MB per second of load).
+  // Raw clinic data of a failed analysis is useless and can be large (bubbleprof: ~200 MB per
+  // second of load, in its folder and in the trace files it had not moved there yet).
   for (const name of readdirSync(plan.outDir)) {
-    if (name.includes(`.clinic-${tool}`)) rmSync(join(plan.outDir, name), { recursive: true, force: true });
+    if (name.includes(`.clinic-${tool}`) || /^node_trace\.\d+\.log$/.test(name)) rmSync(join(plan.outDir, name), { recursive: true, force: true });
   }
   // The message, not the stack: the last two lines that are not "at …" frames.
   const lastLine = exit.tail.split('\n').filter((line) => line.trim() !== '' && !/^\s+at /.test(line)).slice(-2).join(' | ');
@@ -122,7 +126,12 @@ function describeExit(exit: Exit, timeoutMs: number): string {
 }
 
 /**
- * Runs a command in its own process group (clinic starts the profiled node as a grandchild) with
+ * Runs a command with the out dir as its working directory: clinic doctor and bubbleprof collect
+ * Node's trace events into node_trace.*.log in the working directory, leave them there when their
+ * analysis fails (bubbleprof: ~1 GB), and doctor refuses to start where such files exist. A fresh
+ * folder per run keeps them out of the checkout and never blocks the next run.
+ *
+ * In its own process group (clinic starts the profiled node as a grandchild), with
  * its output copied to `logName` in the out dir and to `plan.log`. Killed, group and all, after
  * `timeoutMs`; Ctrl-C is passed on to the group, so clinic still writes its report.
  */
@@ -130,7 +139,7 @@ function runBounded(command: string, args: readonly string[], timeoutMs: number,
   return new Promise((resolve, reject) => {
     const log = createWriteStream(join(plan.outDir, logName));
     const child = spawn(command, args, {
-      cwd: process.cwd(),
+      cwd: plan.outDir,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
       env: { ...process.env, NO_INSIGHT: '1', NO_UPDATE_NOTIFIER: '1', NO_COLOR: '1', ...env },

@@ -6,7 +6,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LAYERS } from '../../../src/bench/profile/cpu-profile.js';
@@ -51,8 +51,10 @@ function onlyReportFolder(root: string): string {
 test('raftbench profile --tool cpu-prof: the .cpuprofile, run.json and hotspots.txt on disk; the hotspots name raftbench functions in src/*.ts; the layer rollup sums to 100 %', async () => {
   const root = mkdtempSync(join(tmpdir(), 'raftbench-profile-test-'));
   try {
+    const checkout = readdirSync('.').sort();
     const result = await runCli([...SHORT, '--tool', 'cpu-prof', '--out-root', root], 120_000);
     assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(readdirSync('.').sort(), checkout, 'the run left nothing in the working directory');
     const folder = onlyReportFolder(root);
     const profiles = readdirSync(join(folder, 'cpu'));
     assert.ok(profiles.some((name) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(name)), `a main-thread profile: ${profiles.join(', ')}`);
@@ -74,8 +76,10 @@ test('raftbench profile: clinic that does not finish in time is killed; the outp
   try {
     // The --cpu-prof run comes first, bounded by the workload; then 1 s is too short for clinic to
     // start node, load the store and run, so its bound kills it (process group and all).
+    const checkout = readdirSync('.').sort();
     const result = await runCli([...SHORT, '--tool', 'flame', '--timeout', '1', '--out-root', root], 120_000);
     assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(readdirSync('.').sort(), checkout, 'the runs left nothing in the working directory (clinic runs in the report folder)');
     assert.match(result.stdout, /^FALLBACK: clinic flame could not run — did not finish within 1 s and was killed/m);
     assert.doesNotMatch(result.stdout, /clinic flame report:/);
     const folder = join(root, readdirSync(root)[0]!);
@@ -113,6 +117,24 @@ test('raftbench profile --tool flame: clinic flame writes its HTML report beside
     assert.ok(raftbenchHotspots(result.stdout).length > 0);
     assertSumsToHundred(layerRollup(result.stdout));
   } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('raftbench profile --tool doctor: doctor writes its report even where node_trace.*.log files lie in the working directory (clinic runs in the report folder)', { skip: process.env['RAFTBENCH_TEST_CLINIC'] === '1' ? false : 'set RAFTBENCH_TEST_CLINIC=1 to run clinic doctor (about a minute and a half)' }, async () => {
+  const root = mkdtempSync(join(tmpdir(), 'raftbench-profile-test-'));
+  // What a failed bubbleprof leaves behind, and what doctor refuses to start beside.
+  const leftover = 'node_trace.1.log';
+  assert.ok(!existsSync(leftover), `${leftover} already in the working directory: delete it first`);
+  writeFileSync(leftover, '');
+  try {
+    const result = await runCli([...SHORT, '--duration', '1', '--tool', 'doctor', '--out-root', root], 300_000);
+    assert.equal(result.code, 0, result.stderr);
+    assert.doesNotMatch(result.stdout, /FALLBACK/);
+    const folder = join(root, readdirSync(root)[0]!);
+    assert.equal(readdirSync(folder).filter((name) => name.endsWith('.clinic-doctor.html')).length, 1, readdirSync(folder).join(', '));
+  } finally {
+    rmSync(leftover, { force: true });
     rmSync(root, { recursive: true, force: true });
   }
 });
