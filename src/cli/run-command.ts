@@ -45,14 +45,14 @@ const listOption = (name: string) => (value: string): string[] => {
   return items;
 };
 
-const secondsOption = (name: string) => (value: string): number => {
+export const secondsOption = (name: string) => (value: string): number => {
   const seconds = Number(value);
   if (!(seconds >= 0 && seconds <= 86_400)) throw new InvalidArgumentError(`${name} must be a number of seconds from 0 to 86400, got '${value}'`);
   return seconds;
 };
 
 /** A workload by name (workloads/NAME.json), by path (.json), or a YCSB property file. */
-async function resolveWorkload(reference: string): Promise<Workload> {
+export async function resolveWorkload(reference: string): Promise<Workload> {
   if (!reference.includes('/') && !reference.endsWith('.json')) return loadWorkload(join('workloads', `${reference}.json`));
   if (reference.endsWith('.json')) return loadWorkload(reference);
   if (!existsSync(reference)) throw new WorkloadError([`${reference}: no such workload or YCSB property file`]);
@@ -62,7 +62,7 @@ async function resolveWorkload(reference: string): Promise<Workload> {
 }
 
 /** The workload with the command line's overrides (shorter runs, fewer records …). */
-function withOverrides(workload: Workload, options: Pick<RunOptions, 'duration' | 'warmup' | 'records' | 'concurrency'>): Workload {
+export function withOverrides(workload: Workload, options: Pick<RunOptions, 'duration' | 'warmup' | 'records' | 'concurrency'>): Workload {
   const run = {
     ...workload.run,
     ...(options.warmup === undefined ? {} : { warmupSeconds: options.warmup }),

@@ -14,6 +14,7 @@ import { createKeySpace, LoadStream, OperationStream, type Operation, type Workl
 import type { ResolvedProfile } from '../../server/profile.js';
 import { costsBetween } from './costs.js';
 import { EmbeddedTarget, outcomeOf } from './embedded-target.js';
+import { markPhase } from './phase-marks.js';
 
 export interface CellPlan {
   readonly profile: ResolvedProfile;
@@ -79,11 +80,13 @@ export async function runCell(plan: CellPlan, options: CellOptions): Promise<Cel
       // warm-up plus that. An operation count includes the warm-up's operations.
       const bounds = run.durationSeconds !== undefined ? { durationMs: (run.warmupSeconds + run.durationSeconds) * 1000 } : { operationsMax: run.operationCount };
       const before = target.counters();
+      markPhase('drive-start', run.warmupSeconds * 1_000_000);
       const common = { target, warmupMs: run.warmupSeconds * 1000, ...bounds, ...(options.signal === undefined ? {} : { signal: options.signal }) };
       const drive: DriveResult =
         run.mode === 'closed'
           ? await runClosedLoop<Operation>({ ...common, clients: run.concurrency, source: sources })
           : await runOpenLoop<Operation>({ ...common, source: roundRobin(sources), ratePerSecond: run.rateOpsPerSecond, outstandingMax: Math.max(1000, run.concurrency * 64) });
+      markPhase('drive-end');
       const after = target.counters();
       const recording = drive.recording;
       const operations = recording.total.count + recording.total.errorCount + recording.warmupDiscarded;
