@@ -12,6 +12,8 @@ Commands:
   sim        run the deterministic cluster simulation over many seeds (raftbench sim --help)
   report     report run files: every profile against the baseline (raftbench report --help)
   compare    compare run files: each profile across files, old → new (raftbench compare --help)
+  node       run one node process of a cluster over TCP (raftbench node --help)
+  cluster    start N node processes on 127.0.0.1 and wait for a leader (raftbench cluster --help)
   help       show this text
 
 Run 'raftbench <command> --help' for a command's options.`;
@@ -24,6 +26,8 @@ const commands: Record<string, () => Promise<Command>> = {
   sim: async () => (await import('../sim/cli.js')).simCommand,
   report: async () => (await import('./report-command.js')).reportCommand,
   compare: async () => (await import('./compare-command.js')).compareCommand,
+  node: async () => (await import('./node-command.js')).nodeCommand,
+  cluster: async () => (await import('./cluster-command.js')).clusterCommand,
 };
 
 async function main(argv: string[]): Promise<number> {
