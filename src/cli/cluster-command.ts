@@ -63,7 +63,9 @@ export async function clusterCommand(argv: string[]): Promise<number> {
     const admin = `127.0.0.1:${options.basePort + ADMIN_PORT_OFFSET + id - 1}`;
     const args = [MAIN_SCRIPT, 'node', '--id', String(id), '--data', join(dataDir, `node-${id}`), '--peers', peers, '--profile', options.profile, '--admin-port', admin.split(':')[1]!];
     if (options.adminDebugRoutes) args.push('--admin-debug-routes');
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    // Own process group (detached): a terminal's Ctrl-C reaches only this process, which stops the
+    // nodes in order; the IPC channel still ties their lives to ours.
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true });
     const node: NodeChild = { id, child, peer: `127.0.0.1:${options.basePort + id - 1}`, admin, exited: false };
     child.on('exit', (code, signal) => {
       node.exited = true;

@@ -125,8 +125,9 @@ export class NodeProcess {
 export function stopOnSignals(running: NodeProcess): Promise<number> {
   return new Promise((resolve) => {
     let signalled = false;
-    const stop = (reason: string): void => {
+    const stop = (reason: string, forceOnRepeat: boolean): void => {
       if (signalled) {
+        if (!forceOnRepeat) return;
         process.stderr.write(`[n${running.node.id}] ${reason} again: exiting without finishing the shutdown\n`);
         process.exit(1);
       }
@@ -139,8 +140,8 @@ export function stopOnSignals(running: NodeProcess): Promise<number> {
         },
       );
     };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
-    if (process.channel !== undefined) process.on('disconnect', () => stop('the parent process is gone (IPC channel closed)'));
+    process.on('SIGTERM', () => stop('SIGTERM', true));
+    process.on('SIGINT', () => stop('SIGINT', true));
+    if (process.channel !== undefined) process.on('disconnect', () => stop('the parent process is gone (IPC channel closed)', false));
   });
 }

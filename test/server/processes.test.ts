@@ -1,0 +1,128 @@
+// Real node processes on 127.0.0.1 (the compiled `raftbench node` and `raftbench cluster`):
+// a leader SIGKILLed and restarted from disk, a partition through the admin endpoint, and no orphan
+// processes after the cluster command is stopped or killed. Writes and reads go through the admin
+// endpoint's debug routes (off by default; the client APIs come from another branch).
+
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { adminRequest, alive, freePortBase, killAll, spawnCli, statusOf, waitForEvent, writeTestProfile, type AdminStatus } from './process-cluster.js';
+
+after(killAll);
+
+async function until(what: string, predicate: () => Promise<boolean>, timeoutMs: number, state: () => Promise<string> = async () => ''): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} ${await state()}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+interface PutReply {
+  readonly index: number;
+}
+
+test('three node processes: the leader SIGKILLed, a new one elected, the old one restarts from disk and catches up; a partition through the admin endpoint', { timeout: 60_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'raftbench-processes-test-'));
+  try {
+    const profile = await writeTestProfile(dir);
+    const base = await freePortBase(3);
+    const ids = [1, 2, 3];
+    const peers = ids.map((id) => `${id}=127.0.0.1:${base + id - 1}`).join(',');
+    const adminOf = (id: number): string => `127.0.0.1:${base + 100 + id - 1}`;
+    const startNode = (id: number) =>
+      spawnCli(['node', '--id', String(id), '--data', join(dir, `node-${id}`), '--peers', peers, '--profile', profile, '--admin-port', String(base + 100 + id - 1), '--admin-debug-routes']);
+    const nodes = new Map(ids.map((id) => [id, startNode(id)]));
+    for (const id of ids) await waitForEvent(nodes.get(id)!.lines, 'listening', 20_000);
+    const statuses = async (): Promise<(AdminStatus | null)[]> => Promise.all(ids.map((id) => statusOf(adminOf(id))));
+    const describe = async (): Promise<string> => JSON.stringify(await statuses());
+    const leaderOf = async (excluded = 0): Promise<number> => {
+      const all = await statuses();
+      const leader = all.find((status) => status !== null && status.id !== excluded && status.role === 'leader' && status.commit > 0);
+      return leader?.id ?? 0;
+    };
+    let leader = 0;
+    await until('a leader', async () => (leader = await leaderOf()) !== 0, 20_000, describe);
+
+    const put = async (at: number, key: string): Promise<number> => {
+      const reply = await adminRequest<PutReply>(adminOf(at), 'POST', '/debug/put', { key, value: `value of ${key}` });
+      assert.equal(reply.status, 200, JSON.stringify(reply.body));
+      return reply.body.index;
+    };
+    let lastIndex = 0;
+    for (let k = 0; k < 10; k++) lastIndex = await put(leader, `before-${k}`);
+
+    // SIGKILL the leader: the others elect a new one, which still has every committed write.
+    const killed = leader;
+    const oldTerm = (await statusOf(adminOf(killed)))!.term;
+    nodes.get(killed)!.child.kill('SIGKILL');
+    await nodes.get(killed)!.exited;
+    await until('a new leader', async () => (leader = await leaderOf(killed)) !== 0, 20_000, describe);
+    assert.notEqual(leader, killed);
+    assert.ok((await statusOf(adminOf(leader)))!.term > oldTerm);
+    for (let k = 0; k < 10; k++) lastIndex = await put(leader, `after-${k}`);
+
+    // The killed node restarts from its data directory and catches up.
+    nodes.set(killed, startNode(killed));
+    await waitForEvent(nodes.get(killed)!.lines, 'listening', 20_000);
+    await until(`n${killed} to catch up to ${lastIndex}`, async () => ((await statusOf(adminOf(killed)))?.applied ?? 0) >= lastIndex, 20_000, describe);
+    for (const key of ['before-0', 'before-9', 'after-9']) {
+      const read = await adminRequest<{ found: boolean; value: string }>(adminOf(leader), 'GET', `/debug/get?key=${key}`);
+      assert.deepEqual({ status: read.status, found: read.body.found, value: read.body.value }, { status: 200, found: true, value: `value of ${key}` });
+    }
+    const notLeader = await adminRequest<{ error: string; leader: number }>(adminOf(killed), 'GET', '/debug/get?key=before-0');
+    assert.equal(notLeader.status, 503);
+    assert.equal(notLeader.body.leader, leader, 'a follower names the leader');
+
+    // Partition a follower through the admin endpoint (on the follower's side only).
+    const follower = ids.find((id) => id !== leader)!;
+    const cut = await adminRequest<{ faults: { partitioned: boolean } }>(adminOf(follower), 'PUT', `/faults/${leader}`, { partitioned: true });
+    assert.equal(cut.body.faults.partitioned, true);
+    const bad = await adminRequest<{ field: string }>(adminOf(follower), 'PUT', `/faults/${leader}`, { dropProbability: 3 });
+    assert.deepEqual([bad.status, bad.body.field], [400, 'dropProbability']);
+    const appliedBefore = (await statusOf(adminOf(follower)))!.applied;
+    for (let k = 0; k < 5; k++) lastIndex = await put(leader, `cut-${k}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal((await statusOf(adminOf(follower)))!.applied, appliedBefore, 'the partitioned follower applied nothing');
+    await adminRequest(adminOf(follower), 'DELETE', '/faults');
+    await until(`n${follower} to catch up after the heal`, async () => ((await statusOf(adminOf(follower)))?.applied ?? 0) >= lastIndex, 20_000, describe);
+
+    // Graceful stop: SIGTERM, exit code 0.
+    for (const id of ids) nodes.get(id)!.child.kill('SIGTERM');
+    for (const id of ids) assert.equal(await nodes.get(id)!.exited, 0, `n${id} stopped cleanly: ${nodes.get(id)!.lines.slice(-3).join(' | ')}`);
+  } finally {
+    killAll();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+interface ReadyLine {
+  readonly leader: number;
+  readonly nodes: readonly { id: number; pid: number; admin: string }[];
+}
+
+for (const parentSignal of ['SIGTERM', 'SIGKILL'] as const) {
+  test(`the cluster command leaves no node process behind after ${parentSignal}`, { timeout: 60_000 }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'raftbench-cluster-test-'));
+    try {
+      const profile = await writeTestProfile(dir);
+      const base = await freePortBase(3);
+      const cluster = spawnCli(['cluster', '--profile', profile, '--nodes', '3', '--base-port', String(base), '--data', join(dir, 'data')]);
+      const ready = await waitForEvent<ReadyLine>(cluster.lines, 'ready', 30_000);
+      assert.equal(ready.nodes.length, 3);
+      const pids = ready.nodes.map((node) => node.pid);
+      for (const pid of pids) assert.ok(alive(pid), `node pid ${pid} runs`);
+      const status = await statusOf(ready.nodes.find((node) => node.id === ready.leader)!.admin);
+      assert.equal(status?.role, 'leader');
+      cluster.child.kill(parentSignal);
+      const exit = await cluster.exited;
+      if (parentSignal === 'SIGTERM') assert.equal(exit, 0, cluster.lines.slice(-5).join('\n'));
+      await until('every node process to exit', async () => pids.every((pid) => !alive(pid)), 15_000, async () => `alive: ${pids.filter(alive).join(', ')}`);
+    } finally {
+      killAll();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+}
