@@ -37,10 +37,10 @@ export async function freePortBase(count: number): Promise<number> {
   throw new Error('no free port range found');
 }
 
-/** A fast-timing profile file (fsync batched) in `dir`. */
+/** A profile file (fsync batched, 0.5 s election timeout: calm enough for a busy 2-core machine) in `dir`. */
 export async function writeTestProfile(dir: string): Promise<string> {
   const path = join(dir, 'test-profile.json');
-  await writeFile(path, JSON.stringify({ name: 'processes-test', cluster: { layout: 'processes' }, timing: { tickMs: 10, electionTicks: 30, heartbeatTicks: 3 }, storage: { fsync: 'batched' } }));
+  await writeFile(path, JSON.stringify({ name: 'processes-test', cluster: { layout: 'processes' }, timing: { tickMs: 10, electionTicks: 50, heartbeatTicks: 5 }, storage: { fsync: 'batched' } }));
   return path;
 }
 

@@ -136,7 +136,7 @@ test('entries compressed with lz4 and zstd arrive intact and in order', { timeou
 });
 
 test('a snapshot streams to the peer; a cut connection fails the transfer', { timeout: 30_000 }, async () => {
-  const { one, two, atTwo } = await pair({ frameBytesMax: 64 * 1024 });
+  const { one, two, atOne, atTwo } = await pair({ frameBytesMax: 64 * 1024 });
   try {
     const message: InstallSnapshotRequest = { type: 'InstallSnapshot', from: 1, to: 2, term: 3, snapshot: { index: 40, term: 2, config: { voters: [1, 2] } } };
     const body = Buffer.alloc(1024 * 1024);
@@ -158,6 +158,7 @@ test('a snapshot streams to the peer; a cut connection fails the transfer', { ti
       yield body.subarray(1000, 2000);
     }
     await assert.rejects(one.sendSnapshot(message, breaking()), /connection|snapshot/);
+    assert.ok(atOne.unreachable.includes(2), 'the lost connection was reported to the node as an unreachable peer');
     await waitFor('the reconnection', () => one.socketOf(2) !== null, 5_000);
     await assert.rejects(
       (async () => {
