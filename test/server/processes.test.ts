@@ -67,8 +67,10 @@ test('three node processes: the leader SIGKILLed, a new one elected, the old one
         leader = await leaderOf(excluded);
       }
     };
-    let lastIndex = 0;
-    for (let k = 0; k < 10; k++) lastIndex = await put(`before-${k}`);
+    // Ten writes at once (one admin session; proposals batch in the leader's loop).
+    const putAll = async (prefix: string, count: number, excluded = 0): Promise<number> =>
+      Math.max(...(await Promise.all(Array.from({ length: count }, (_, k) => put(`${prefix}-${k}`, excluded)))));
+    let lastIndex = await putAll('before', 10);
 
     // SIGKILL the leader: the others elect a new one, which still has every committed write.
     const killed = leader;
@@ -80,12 +82,13 @@ test('three node processes: the leader SIGKILLed, a new one elected, the old one
     step(`n${leader} leads`);
     assert.notEqual(leader, killed);
     assert.ok((await statusOf(adminOf(leader)))!.term > oldTerm);
-    for (let k = 0; k < 10; k++) lastIndex = await put(`after-${k}`, killed);
+    lastIndex = await putAll('after', 10, killed);
+    step('10 more writes');
 
     // The killed node restarts from its data directory and catches up.
     nodes.set(killed, startNode(killed));
     await waitForEvent(nodes.get(killed)!.lines, 'listening', 20_000);
-    step(`10 more writes; n${killed} restarted`);
+    step(`n${killed} restarted`);
     await until(`n${killed} to catch up to ${lastIndex}`, async () => ((await statusOf(adminOf(killed)))?.applied ?? 0) >= lastIndex, 20_000, describe);
     for (const key of ['before-0', 'before-9', 'after-9']) {
       let read: { status: number; body: { found: boolean; value: string; leader: number } } | null = null;
@@ -111,7 +114,7 @@ test('three node processes: the leader SIGKILLed, a new one elected, the old one
     const bad = await adminRequest<{ field: string }>(adminOf(follower), 'PUT', `/faults/${ids.find((id) => id !== follower)}`, { dropProbability: 3 });
     assert.deepEqual([bad.status, bad.body.field], [400, 'dropProbability']);
     const appliedBefore = (await statusOf(adminOf(follower)))!.applied;
-    for (let k = 0; k < 5; k++) lastIndex = await put(`cut-${k}`, follower);
+    lastIndex = await putAll('cut', 5, follower);
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.equal((await statusOf(adminOf(follower)))!.applied, appliedBefore, 'the isolated follower applied nothing');
     await adminRequest(adminOf(follower), 'DELETE', '/faults');
