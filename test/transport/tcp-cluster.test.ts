@@ -131,8 +131,11 @@ test('a partition set through the fault hook stops traffic; healing it resumes',
     for (const id of cluster.ids) await cluster.waitForApplied(id, start);
     // Cut on the follower's side only: it drops what it receives from the leader and what it sends.
     cluster.transport(follower).faults.set(leader, { partitioned: true });
+    const lastIndexBefore = cluster.node(follower).status()!.lastIndex;
     const cut = await cluster.write('b', 20);
     await new Promise((resolve) => setTimeout(resolve, 100));
+    // Not one entry reached it (its acknowledgements alone being lost would still let entries in).
+    assert.equal(cluster.node(follower).status()!.lastIndex, lastIndexBefore, 'the partitioned follower received no entry');
     assert.ok((cluster.node(follower).status()?.applied ?? 0) < cut, 'the partitioned follower applied nothing new');
     assert.ok(cluster.transport(leader).peers().find((peer) => peer.peer === follower)!.connected, 'the connection itself stays up');
     cluster.transport(follower).faults.clear(leader);
