@@ -59,6 +59,7 @@ export async function clusterCommand(argv: string[]): Promise<number> {
   const ids = Array.from({ length: count }, (_, k) => k + 1);
   const peers = ids.map((id) => `${id}=127.0.0.1:${options.basePort + id - 1}`).join(',');
 
+  let stopping = false;
   const children: NodeChild[] = ids.map((id) => {
     const admin = `127.0.0.1:${options.basePort + ADMIN_PORT_OFFSET + id - 1}`;
     const args = [MAIN_SCRIPT, 'node', '--id', String(id), '--data', join(dataDir, `node-${id}`), '--peers', peers, '--profile', options.profile, '--admin-port', admin.split(':')[1]!];
@@ -77,7 +78,6 @@ export async function clusterCommand(argv: string[]): Promise<number> {
     createInterface({ input: child.stderr! }).on('line', (line) => process.stderr.write(`${line}\n`));
     return node;
   });
-  let stopping = false;
 
   const stopAll = async (): Promise<void> => {
     stopping = true;
@@ -115,7 +115,8 @@ export async function clusterCommand(argv: string[]): Promise<number> {
 async function waitForLeader(children: readonly NodeChild[], waitMs: number): Promise<number | string> {
   const deadline = Date.now() + waitMs;
   while (Date.now() < deadline) {
-    if (children.every((node) => node.exited)) return 'every node exited';
+    const gone = children.find((node) => node.exited);
+    if (gone !== undefined) return `n${gone.id} exited before the cluster was ready (its log is above)`;
     for (const node of children) {
       if (node.exited) continue;
       const status = await fetchStatus(node.admin);

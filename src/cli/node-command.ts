@@ -62,6 +62,8 @@ export async function nodeCommand(argv: string[]): Promise<number> {
   const parsed = parseOptions<NodeCommandOptions>(program, argv);
   if (!parsed.ok) return parsed.exitCode;
   const options = parsed.options;
+  // Started by a parent with an IPC channel (raftbench cluster): live no longer than it does.
+  const watchParent = process.channel !== undefined;
   if (!options.peers.has(options.id)) {
     console.error(`raftbench node: --peers must include this node's own id ${options.id} (its listen address)`);
     return 2;
@@ -94,7 +96,7 @@ export async function nodeCommand(argv: string[]): Promise<number> {
   process.stdout.write(
     `${JSON.stringify({ event: 'listening', id: options.id, pid: process.pid, peer: `${address.host}:${address.port}`, admin: running.admin === null ? null : `127.0.0.1:${running.admin.port}`, clientApis: running.clientApis?.endpoints ?? null })}\n`,
   );
-  const code = await stopOnSignals(running);
+  const code = await stopOnSignals(running, watchParent);
   // The IPC channel to a parent (raftbench cluster) would keep the process alive.
   if (process.connected) process.disconnect();
   return code;

@@ -118,11 +118,12 @@ export class NodeProcess {
 }
 
 /**
- * Stops `running` gracefully on SIGTERM or SIGINT, and when the parent's IPC channel closes (a
- * node started by `raftbench cluster` must not outlive it, even when the parent is SIGKILLed).
+ * Stops `running` gracefully on SIGTERM or SIGINT, and — with `watchParent`, for a process started
+ * with an IPC channel — when the parent's channel closes (a node started by `raftbench cluster`
+ * must not outlive it, even when the parent is SIGKILLed).
  * A second signal exits at once. Resolves with the exit code once stopped.
  */
-export function stopOnSignals(running: NodeProcess): Promise<number> {
+export function stopOnSignals(running: NodeProcess, watchParent: boolean): Promise<number> {
   return new Promise((resolve) => {
     let signalled = false;
     const stop = (reason: string, forceOnRepeat: boolean): void => {
@@ -142,6 +143,9 @@ export function stopOnSignals(running: NodeProcess): Promise<number> {
     };
     process.on('SIGTERM', () => stop('SIGTERM', true));
     process.on('SIGINT', () => stop('SIGINT', true));
-    if (process.channel !== undefined) process.on('disconnect', () => stop('the parent process is gone (IPC channel closed)', false));
+    if (!watchParent) return;
+    // The channel may have closed while the node was starting, before this listener existed.
+    if (!process.connected) stop('the parent process is gone (IPC channel closed)', false);
+    else process.on('disconnect', () => stop('the parent process is gone (IPC channel closed)', false));
   });
 }

@@ -24,7 +24,7 @@ interface PutReply {
   readonly index: number;
 }
 
-test('three node processes: the leader SIGKILLed, a new one elected, the old one restarts from disk and catches up; a partition through the admin endpoint', { timeout: 60_000 }, async (t) => {
+test('three node processes: the leader SIGKILLed, a new one elected, the old one restarts from disk and catches up; a partition through the admin endpoint', { timeout: 90_000 }, async (t) => {
   // Where the time went, in the test's output (process start-up dominates on a busy machine).
   const startedMs = Date.now();
   const step = (what: string): void => t.diagnostic(`${((Date.now() - startedMs) / 1000).toFixed(1)} s: ${what}`);
