@@ -110,6 +110,43 @@ test('a peer that never reads: the send queue stays within its bound and the exc
   assert.equal(fast.dropped, 0, 'a peer that reads loses nothing');
 });
 
+test('a snapshot to a peer that never reads pulls only what the socket takes (flow control), and fails when the connection dies', { timeout: 30_000 }, async () => {
+  const peer = await fakePeer(false);
+  const transport = new TcpTransport({ id: 1, peers: new Map([[2, { host: '127.0.0.1', port: peer.port }]]), log: () => undefined });
+  try {
+    transport.start(recorder().handler);
+    await waitFor('the handshake with the fake peer', () => transport.socketOf(2) !== null, 5_000);
+    const chunkBytes = 256 * 1024;
+    const chunksTotal = 256;
+    let pulled = 0;
+    async function* body(): AsyncGenerator<Uint8Array> {
+      for (let k = 0; k < chunksTotal; k++) {
+        pulled += 1;
+        yield new Uint8Array(chunkBytes);
+      }
+    }
+    const message: InstallSnapshotRequest = { type: 'InstallSnapshot', from: 1, to: 2, term: 1, snapshot: { index: 9, term: 1, config: { voters: [1, 2] } } };
+    const transfer = transport.sendSnapshot(message, body());
+    transfer.catch(() => undefined);
+    // Wait until the transfer stalls (no chunk pulled between two polls) or has pulled everything,
+    // then give it 300 ms more: without flow control it would pull everything by then.
+    let seen = -1;
+    await waitFor('the transfer to stall', () => {
+      const stalled = pulled === seen;
+      seen = pulled;
+      return stalled || pulled === chunksTotal;
+    }, 20_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.ok(pulled < chunksTotal / 4, `pulled ${pulled} of ${chunksTotal} chunks of ${chunkBytes} bytes into a peer that reads nothing`);
+    for (const socket of peer.sockets) socket.destroy();
+    await assert.rejects(transfer, /connection|snapshot/);
+  } finally {
+    await transport.close();
+    for (const socket of peer.sockets) socket.destroy();
+    await new Promise((resolve) => peer.server.close(resolve));
+  }
+});
+
 test('entries compressed with lz4 and zstd arrive intact and in order', { timeout: 30_000 }, async () => {
   for (const codec of ['lz4', 'zstd:3']) {
     const { one, two, atTwo } = await pair({ codec: parseCodecName(codec) });
