@@ -29,6 +29,8 @@ import { decodeMessage, decodeMessageAsync, decodesSynchronously, encodeMessage,
 import { encodeFrameParts, FRAME_BYTES_MAX_DEFAULT, FRAME_HEADER_BYTES, type Frame, type SnapshotChunkFrame } from './frame.js';
 import { FramedConnection, type ConnectionEvents } from './tcp-connection.js';
 import { FaultTable, type PeerFaults } from './tcp-faults.js';
+import { SendQueue, type QueuedFrame } from './tcp-send-queue.js';
+import { SnapshotReceiver } from './tcp-snapshot-receiver.js';
 import { emptyMessageCounts, type Transport, type TransportCountersSnapshot, type TransportHandler } from './transport.js';
 
 export const TCP_PROTOCOL_VERSION = 1;
@@ -97,11 +99,6 @@ export interface PeerLinkStatus {
   readonly faults: PeerFaults;
 }
 
-interface QueuedFrame {
-  readonly head: Uint8Array;
-  readonly body: Uint8Array;
-}
-
 interface PeerLink {
   readonly id: NodeId;
   address: TcpAddress | null;
@@ -112,28 +109,17 @@ interface PeerLink {
   dialTimer: NodeJS.Timeout | null;
   /** Dials failed since the last successful handshake (the backoff exponent). */
   failedDials: number;
-  queue: QueuedFrame[];
-  queueStart: number;
-  queuedBytes: number;
+  readonly queue: SendQueue;
   flushScheduled: boolean;
   /** zstd encodes are asynchronous: chained so the peer gets messages in send order. */
   encodeChain: Promise<void> | null;
   encodesPending: number;
 }
 
-interface IncomingTransfer {
-  readonly id: number;
-  readonly message: InstallSnapshotRequest;
-  readonly chunks: Uint8Array[];
-  bytes: number;
-  nextSequence: number;
-}
-
 /** What one connection is receiving. */
 interface ReceiveState {
-  transfer: IncomingTransfer | null;
-  /** A transfer dropped by a partition: its remaining chunks are skipped, not errors. */
-  discardedTransferId: number;
+  /** Set once the handshake names the peer. */
+  snapshots: SnapshotReceiver | null;
   decodeChain: Promise<void> | null;
   decodesPending: number;
   handshakeTimer: NodeJS.Timeout | null;
@@ -227,9 +213,7 @@ export class TcpTransport implements Transport {
         dialing: null,
         dialTimer: null,
         failedDials: 0,
-        queue: [],
-        queueStart: 0,
-        queuedBytes: 0,
+        queue: new SendQueue(this.sendQueueBytesMax),
         flushScheduled: false,
         encodeChain: null,
         encodesPending: 0,
@@ -313,7 +297,7 @@ export class TcpTransport implements Transport {
       if (link.dialTimer !== null) clearTimeout(link.dialTimer);
       link.dialTimer = null;
       link.failedDials = 0;
-      this.dropQueue(link);
+      this.messagesDropped += link.queue.clear();
     }
     for (const connection of [...this.receiving.keys()]) connection.close('the transport is closing', false);
     const server = this.server;
@@ -397,14 +381,11 @@ export class TcpTransport implements Transport {
       this.messagesDropped += 1;
       return;
     }
-    const bytes = frame.head.length + frame.body.length;
     // The bound covers what the socket holds unflushed too: an unreading peer cannot grow either.
-    if (link.queuedBytes + (link.connection?.bufferedBytes ?? 0) + bytes > this.sendQueueBytesMax) {
+    if (!link.queue.push(frame, link.connection)) {
       this.messagesDropped += 1;
       return;
     }
-    link.queue.push(frame);
-    link.queuedBytes += bytes;
     if (!link.flushScheduled && link.connection !== null) {
       link.flushScheduled = true;
       // After the current synchronous run: a Ready's messages go out under one cork.
@@ -417,31 +398,7 @@ export class TcpTransport implements Transport {
 
   /** Writes queued frames until the socket asks to wait for 'drain' (which calls this again). */
   private flush(link: PeerLink): void {
-    const connection = link.connection;
-    if (connection === null || !connection.open || connection.blocked || link.queueStart === link.queue.length) return;
-    const socket = connection.socket;
-    socket.cork();
-    while (link.queueStart < link.queue.length) {
-      const frame = link.queue[link.queueStart]!;
-      link.queueStart += 1;
-      link.queuedBytes -= frame.head.length + frame.body.length;
-      if (!connection.write(frame.head, frame.body)) break;
-    }
-    socket.uncork();
-    if (link.queueStart === link.queue.length) {
-      link.queue = [];
-      link.queueStart = 0;
-    } else if (link.queueStart > 1024 && link.queueStart * 2 > link.queue.length) {
-      link.queue = link.queue.slice(link.queueStart);
-      link.queueStart = 0;
-    }
-  }
-
-  private dropQueue(link: PeerLink): void {
-    this.messagesDropped += link.queue.length - link.queueStart;
-    link.queue = [];
-    link.queueStart = 0;
-    link.queuedBytes = 0;
+    if (link.connection !== null) link.queue.flushTo(link.connection);
   }
 
   async sendSnapshot(message: InstallSnapshotRequest, body: AsyncIterable<Uint8Array>): Promise<void> {
@@ -516,7 +473,7 @@ export class TcpTransport implements Transport {
   }
 
   private track(connection: FramedConnection): FramedConnection {
-    const state: ReceiveState = { transfer: null, discardedTransferId: 0, decodeChain: null, decodesPending: 0, handshakeTimer: null };
+    const state: ReceiveState = { snapshots: null, decodeChain: null, decodesPending: 0, handshakeTimer: null };
     state.handshakeTimer = setTimeout(() => connection.close(`no handshake within ${this.handshakeTimeoutMs} ms`, true), this.handshakeTimeoutMs);
     this.receiving.set(connection, state);
     return connection;
@@ -564,7 +521,10 @@ export class TcpTransport implements Transport {
 
   private opened(link: PeerLink, connection: FramedConnection): void {
     const state = this.receiving.get(connection);
-    if (state?.handshakeTimer) clearTimeout(state.handshakeTimer);
+    if (state !== undefined) {
+      if (state.handshakeTimer !== null) clearTimeout(state.handshakeTimer);
+      state.snapshots = new SnapshotReceiver(link.id, this.id, this.snapshotBytesMax, this.decodeOptions);
+    }
     connection.open = true;
     const previous = link.connection;
     link.connection = connection;
@@ -658,45 +618,14 @@ export class TcpTransport implements Transport {
   }
 
   private chunkReceived(connection: FramedConnection, frame: SnapshotChunkFrame): void {
-    const state = this.receiving.get(connection);
-    if (state === undefined) return;
-    if (this.faults.get(connection.peer).partitioned) {
-      if (state.transfer !== null) state.discardedTransferId = state.transfer.id;
-      else if (frame.sequence === 0) state.discardedTransferId = frame.transferId;
-      state.transfer = null;
-      return;
-    }
-    if (frame.sequence === 0) {
-      // A new transfer; an unfinished one before it was given up by the sender.
-      let message: Message;
-      try {
-        message = decodeMessage(frame.data, this.decodeOptions);
-      } catch (error) {
-        return connection.close(`snapshot transfer ${frame.transferId}: ${messageOf(error)}`, true);
-      }
-      if (message.type !== 'InstallSnapshot' || message.from !== connection.peer || message.to !== this.id) {
-        return connection.close(`snapshot transfer ${frame.transferId}: chunk 0 must hold an InstallSnapshot from n${connection.peer} to n${this.id}`, true);
-      }
-      state.transfer = { id: frame.transferId, message, chunks: [], bytes: 0, nextSequence: 1 };
-    } else {
-      const transfer = state.transfer;
-      if (transfer === null && frame.transferId === state.discardedTransferId) return;
-      if (transfer === null || transfer.id !== frame.transferId || transfer.nextSequence !== frame.sequence) {
-        const expected = transfer === null ? 'no transfer in progress' : `expected transfer ${transfer.id} chunk ${transfer.nextSequence}`;
-        return connection.close(`snapshot chunk ${frame.sequence} of transfer ${frame.transferId}: ${expected}`, true);
-      }
-      transfer.nextSequence += 1;
-      if (frame.data.length > 0) {
-        transfer.chunks.push(frame.data);
-        transfer.bytes += frame.data.length;
-      }
-      if (transfer.bytes > this.snapshotBytesMax) return connection.close(`snapshot transfer ${transfer.id}: more than snapshotBytesMax ${this.snapshotBytesMax} bytes`, true);
-    }
-    if (!frame.last) return;
-    const done = state.transfer!;
-    state.transfer = null;
+    const snapshots = this.receiving.get(connection)?.snapshots;
+    if (snapshots === null || snapshots === undefined) return;
+    if (this.faults.get(connection.peer).partitioned) return snapshots.discard(frame);
+    const outcome = snapshots.accept(frame);
+    if (outcome.kind === 'error') return connection.close(outcome.reason, true);
+    if (outcome.kind === 'pending') return;
     this.snapshotsReceived += 1;
-    this.handler?.snapshot(done.message, done.chunks);
+    this.handler?.snapshot(outcome.message, outcome.body);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -705,7 +634,7 @@ export class TcpTransport implements Transport {
 
   counters(): TcpCountersSnapshot {
     let sendQueueBytes = 0;
-    for (const link of this.links.values()) sendQueueBytes += link.queuedBytes + (link.connection?.bufferedBytes ?? 0);
+    for (const link of this.links.values()) sendQueueBytes += link.queue.bytesWaiting(link.connection);
     return {
       messagesSent: this.messagesSent,
       bytesSent: this.bytesSent,
@@ -729,7 +658,7 @@ export class TcpTransport implements Transport {
       address: link.address,
       connected: link.connection !== null,
       dials: this.dials(link),
-      queuedBytes: link.queuedBytes + (link.connection?.bufferedBytes ?? 0),
+      queuedBytes: link.queue.bytesWaiting(link.connection),
       failedDials: link.failedDials,
       faults: this.faults.get(link.id),
     }));
