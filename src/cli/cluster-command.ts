@@ -23,6 +23,9 @@ interface ClusterCommandOptions {
   data?: string;
   waitMs: number;
   adminDebugRoutes: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
 }
 
 interface NodeChild {
@@ -49,7 +52,10 @@ export async function clusterCommand(argv: string[]): Promise<number> {
     .option('--base-port <port>', 'first peer port', integerOption('--base-port', 1, 65_535 - ADMIN_PORT_OFFSET - 15), 7001)
     .option('--data <dir>', 'parent of the nodes’ data directories node-1 … (default: a new temporary directory); reuse it to restart from disk')
     .option('--wait-ms <ms>', 'how long to wait for a leader', integerOption('--wait-ms', 100, 600_000), 30_000)
-    .option('--admin-debug-routes', "enable the nodes' admin debug routes (POST /debug/put, GET /debug/get)", false);
+    .option('--admin-debug-routes', "enable the nodes' admin debug routes (POST /debug/put, GET /debug/get)", false)
+    .option('--tls-cert <file>', 'peer traffic over mutual TLS: PEM certificate every node presents (with --tls-key and --tls-ca)')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert')
+    .option('--tls-ca <file>', 'PEM CA that signed the certificate');
   const parsed = parseOptions<ClusterCommandOptions>(program, argv);
   if (!parsed.ok) return parsed.exitCode;
   const options = parsed.options;
@@ -64,6 +70,8 @@ export async function clusterCommand(argv: string[]): Promise<number> {
     const admin = `127.0.0.1:${options.basePort + ADMIN_PORT_OFFSET + id - 1}`;
     const args = [MAIN_SCRIPT, 'node', '--id', String(id), '--data', join(dataDir, `node-${id}`), '--peers', peers, '--profile', options.profile, '--admin-port', admin.split(':')[1]!];
     if (options.adminDebugRoutes) args.push('--admin-debug-routes');
+    // The node checks that all three are given (or none).
+    for (const [flag, file] of [['--tls-cert', options.tlsCert], ['--tls-key', options.tlsKey], ['--tls-ca', options.tlsCa]] as const) if (file !== undefined) args.push(flag, file);
     // Own process group (detached): a terminal's Ctrl-C reaches only this process, which stops the
     // nodes in order; the IPC channel still ties their lives to ours.
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true });

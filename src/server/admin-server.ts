@@ -134,6 +134,7 @@ export function statusOf(node: KvNode, transport: TcpTransport): Record<string, 
     lastIndex: status?.lastIndex ?? 0,
     snapshotIndex: status?.snapshotIndex ?? 0,
     listen: transport.address,
+    tls: transport.options.tls !== undefined,
     peers: transport.peers(),
     transport: transport.counters(),
   };

@@ -16,6 +16,7 @@ export interface AdminStatus {
   readonly leader: number;
   readonly commit: number;
   readonly applied: number;
+  readonly tls: boolean;
 }
 
 function portFree(port: number): Promise<boolean> {

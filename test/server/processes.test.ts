@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TlsFiles } from '../../src/transport/tls-files.js';
+import { opensslAvailable, selfSignedCertificate } from '../transport/tls-fixture.js';
 import { adminRequest, alive, freePortBase, killAll, spawnCli, statusOf, waitForEvent, writeTestProfile, type AdminStatus } from './process-cluster.js';
 
 after(killAll);
@@ -136,18 +138,20 @@ interface ReadyLine {
 }
 
 /** Starts `raftbench cluster`, waits for its ready line, stops it with `parentSignal`, and checks every node exits. */
-async function clusterLeavesNoOrphans(parentSignal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
+async function clusterLeavesNoOrphans(parentSignal: 'SIGTERM' | 'SIGKILL', tls: TlsFiles | null): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'raftbench-cluster-test-'));
   try {
     const profile = await writeTestProfile(dir);
     const base = await freePortBase(3);
-    const cluster = spawnCli(['cluster', '--profile', profile, '--nodes', '3', '--base-port', String(base), '--data', join(dir, 'data')]);
+    const tlsArgs = tls === null ? [] : ['--tls-cert', tls.certPath, '--tls-key', tls.keyPath, '--tls-ca', tls.caPath];
+    const cluster = spawnCli(['cluster', '--profile', profile, '--nodes', '3', '--base-port', String(base), '--data', join(dir, 'data'), ...tlsArgs]);
     const ready = await waitForEvent<ReadyLine>(cluster.lines, 'ready', 30_000);
     assert.equal(ready.nodes.length, 3);
     const pids = ready.nodes.map((node) => node.pid);
     for (const pid of pids) assert.ok(alive(pid), `node pid ${pid} runs`);
     const status = await statusOf(ready.nodes.find((node) => node.id === ready.leader)!.admin);
     assert.equal(status?.role, 'leader');
+    assert.equal(status?.tls, tls !== null, 'peer traffic is TLS exactly when asked');
     cluster.child.kill(parentSignal);
     const exit = await cluster.exited;
     if (parentSignal === 'SIGTERM') assert.equal(exit, 0, cluster.lines.slice(-5).join('\n'));
@@ -157,11 +161,14 @@ async function clusterLeavesNoOrphans(parentSignal: 'SIGTERM' | 'SIGKILL'): Prom
   }
 }
 
-test('the cluster command leaves no node process behind after SIGTERM or SIGKILL of the parent', { timeout: 60_000 }, async () => {
-  // Two clusters side by side (their own ports): one stopped, one killed.
+test('the cluster command leaves no node process behind after SIGTERM or SIGKILL of the parent (one of them over TLS)', { timeout: 60_000 }, async () => {
+  // Two clusters side by side (their own ports): one stopped, one killed. The first talks mutual
+  // TLS with a certificate made now (when the openssl CLI is there): it elects a leader through it.
+  const tls = opensslAvailable() ? await selfSignedCertificate() : null;
   try {
-    await Promise.all([clusterLeavesNoOrphans('SIGTERM'), clusterLeavesNoOrphans('SIGKILL')]);
+    await Promise.all([clusterLeavesNoOrphans('SIGTERM', tls), clusterLeavesNoOrphans('SIGKILL', null)]);
   } finally {
     killAll();
+    if (tls !== null) await rm(tls.dir, { recursive: true, force: true });
   }
 });
