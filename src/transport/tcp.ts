@@ -300,6 +300,12 @@ export class TcpTransport implements Transport {
       this.messagesDropped += link.queue.clear();
     }
     for (const connection of [...this.receiving.keys()]) connection.close('the transport is closing', false);
+    // Closed connections report nothing once the transport is closed: forget them here, so that a
+    // start() after close() dials afresh.
+    for (const link of this.links.values()) {
+      link.connection = null;
+      link.dialing = null;
+    }
     const server = this.server;
     this.server = null;
     this.listening = null;

@@ -43,7 +43,7 @@ test('three nodes over TCP elect a leader, commit writes, and survive a cut conn
   }
 });
 
-test('a peer that is down is redialled with backoff and catches up once it starts', { timeout: 30_000 }, async () => {
+test('a peer that is down is redialled with backoff and catches up once it starts; a restarted dialer dials again', { timeout: 30_000 }, async () => {
   const cluster = await TcpTestCluster.start();
   try {
     await cluster.waitForLeader();
@@ -58,6 +58,13 @@ test('a peer that is down is redialled with backoff and catches up once it start
     await cluster.waitForApplied(3, last);
     assert.equal(cluster.node(3).kv!.keyCount, 30);
     assert.ok(cluster.logs.some((line) => line.includes('connected to n3 after')), 'the reconnection was logged');
+
+    // Node 1 is the lowest id: it dials everyone. Stopped and started in this process, it must dial again.
+    await cluster.node(1).stop();
+    const whileDown = await cluster.write('c', 10, [2, 3]);
+    await cluster.node(1).start();
+    await cluster.waitForApplied(1, whileDown);
+    assert.equal(cluster.node(1).kv!.keyCount, 40);
   } finally {
     await cluster.stop();
   }
