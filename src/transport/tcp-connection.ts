@@ -65,17 +65,35 @@ export class FramedConnection {
 
   /** Writes one frame (head and body back to back, body not copied); false: wait for 'drain'. */
   write(head: Uint8Array, body: Uint8Array, done?: (error?: Error | null) => void): boolean {
-    if (this.closed) return false;
+    if (this.closed) {
+      if (done !== undefined) queueMicrotask(() => done(new Error(`connection closed: ${this.closedReason}`)));
+      return false;
+    }
     if (body.length === 0) return this.socket.write(head, done);
     this.socket.write(head);
     return this.socket.write(body, done);
   }
 
-  /** Resolves when the socket takes more writes; rejects if the connection closes first. */
-  waitWritable(): Promise<void> {
+  /**
+   * Resolves when the socket takes more writes; rejects if the connection closes first. After
+   * `stallTimeoutMs` without a 'drain' the peer is taken as stuck: the connection is closed.
+   */
+  waitWritable(stallTimeoutMs: number): Promise<void> {
     if (this.closed) return Promise.reject(new Error(`connection closed: ${this.closedReason}`));
     if (!this.blocked) return Promise.resolve();
-    return new Promise((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => this.close(`the peer read nothing for ${stallTimeoutMs} ms`, false), stallTimeoutMs);
+      this.drainWaiters.push({
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      });
+    });
   }
 
   /** Closes once, with the reason given to `events.closed`. */

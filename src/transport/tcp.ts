@@ -66,6 +66,8 @@ export interface TcpTransportOptions {
   /** First and longest wait before redialling a peer (defaults 50 ms and 2 000 ms); the wait doubles per failure, with jitter. */
   readonly backoffMsMin?: number;
   readonly backoffMsMax?: number;
+  /** A snapshot transfer whose socket takes nothing for this long closes its connection and fails (default 30 000 ms). */
+  readonly snapshotStallTimeoutMs?: number;
   /** A connection that has not finished its handshake by then is closed (default 5 000 ms). */
   readonly handshakeTimeoutMs?: number;
   readonly tls?: TlsMaterial;
@@ -155,6 +157,7 @@ export class TcpTransport implements Transport {
   private readonly backoffMsMin: number;
   private readonly backoffMsMax: number;
   private readonly handshakeTimeoutMs: number;
+  private readonly snapshotStallTimeoutMs: number;
   private readonly encodeOptions: MessageEncodeOptions;
   private readonly decodeOptions: MessageDecodeOptions;
   private readonly encodesAsync: boolean;
@@ -197,6 +200,7 @@ export class TcpTransport implements Transport {
     this.backoffMsMin = positiveInteger('backoffMsMin', options.backoffMsMin ?? 50, 1, 3_600_000);
     this.backoffMsMax = positiveInteger('backoffMsMax', options.backoffMsMax ?? 2_000, this.backoffMsMin, 3_600_000);
     this.handshakeTimeoutMs = positiveInteger('handshakeTimeoutMs', options.handshakeTimeoutMs ?? 5_000, 1, 3_600_000);
+    this.snapshotStallTimeoutMs = positiveInteger('snapshotStallTimeoutMs', options.snapshotStallTimeoutMs ?? 30_000, 1, 3_600_000);
     this.encodeOptions = { codec: options.codec ?? { kind: 'none' } };
     this.encodesAsync = options.codec?.kind === 'zstd';
     // A decompressed entries block must fit what a frame may carry.
@@ -418,7 +422,7 @@ export class TcpTransport implements Transport {
     const transferId = this.nextTransferId++;
     let sequence = 0;
     const writeChunk = async (data: Uint8Array, last: boolean): Promise<void> => {
-      await connection.waitWritable();
+      await connection.waitWritable(this.snapshotStallTimeoutMs);
       if (link.connection !== connection) throw new Error(`snapshot to node ${message.to}: the connection was replaced during the transfer`);
       if (this.faults.get(link.id).partitioned) throw new Error(`snapshot to node ${message.to}: partitioned during the transfer`);
       const frame: SnapshotChunkFrame = { kind: 'snapshot-chunk', transferId, sequence: sequence++, last, data };
@@ -427,9 +431,15 @@ export class TcpTransport implements Transport {
         connection.write(head, frameBody);
         return;
       }
-      // Resolved once the last chunk is handed to the kernel; a socket destroyed first fails it.
+      // Resolved once the last chunk is handed to the kernel; a socket destroyed first fails it,
+      // and so does a peer that reads nothing until the stall timeout.
       await new Promise<void>((resolve, reject) => {
-        connection.write(head, frameBody, (error) => (error ? reject(new Error(`snapshot to node ${message.to}: ${error.message}`)) : resolve()));
+        const timer = setTimeout(() => connection.close(`a snapshot transfer stalled: the peer read nothing for ${this.snapshotStallTimeoutMs} ms`, false), this.snapshotStallTimeoutMs);
+        connection.write(head, frameBody, (error) => {
+          clearTimeout(timer);
+          if (error) reject(new Error(`snapshot to node ${message.to}: ${error.message}`));
+          else resolve();
+        });
       });
     };
     const pieceBytesMax = Math.min(SNAPSHOT_PIECE_BYTES_MAX, this.frameBytesMax - SNAPSHOT_CHUNK_FRAME_OVERHEAD);
