@@ -64,6 +64,9 @@ export async function nodeCommand(argv: string[]): Promise<number> {
   const options = parsed.options;
   // Started by a parent with an IPC channel (raftbench cluster): live no longer than it does.
   const watchParent = process.channel !== undefined;
+  // A dead parent's pipes fail our log writes (EPIPE): that must not crash the node before its
+  // graceful stop — losing the log lines is the lesser harm.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   if (!options.peers.has(options.id)) {
     console.error(`raftbench node: --peers must include this node's own id ${options.id} (its listen address)`);
     return 2;
