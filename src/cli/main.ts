@@ -13,6 +13,8 @@ Commands:
   report     report run files: every profile against the baseline (raftbench report --help)
   compare    compare run files: each profile across files, old → new (raftbench compare --help)
   profile    one profile × workload under clinic or --cpu-prof: reports and the top hotspots (npm run profile)
+  node       run one node process of a cluster over TCP (raftbench node --help)
+  cluster    start N node processes on 127.0.0.1 and wait for a leader (raftbench cluster --help)
   help       show this text
 
 Run 'raftbench <command> --help' for a command's options.`;
@@ -26,6 +28,8 @@ const commands: Record<string, () => Promise<Command>> = {
   report: async () => (await import('./report-command.js')).reportCommand,
   compare: async () => (await import('./compare-command.js')).compareCommand,
   profile: async () => (await import('./profile-command.js')).profileCommand,
+  node: async () => (await import('./node-command.js')).nodeCommand,
+  cluster: async () => (await import('./cluster-command.js')).clusterCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

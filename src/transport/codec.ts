@@ -729,6 +729,16 @@ function decompressFailure(pending: PendingBlock, error: unknown): MessageDecode
 }
 
 /**
+ * Whether decodeMessage can decode `bytes`: false only for an AppendEntries whose entries block is
+ * zstd-compressed (decodeMessageAsync needed). Reads two bytes of the layout above; malformed
+ * bytes answer true, so decodeMessage reports them.
+ */
+export function decodesSynchronously(bytes: Uint8Array): boolean {
+  const codecOffset = MESSAGE_HEADER_BYTES + APPEND_ENTRIES_FIXED_BYTES;
+  return !(bytes[1] === TYPE_CODES.AppendEntries && bytes.length > codecOffset && bytes[codecOffset] === CODEC_ID.zstd);
+}
+
+/**
  * Decodes a message (codecs none and lz4). Entry data are views into `bytes` when the block was
  * not compressed: do not reuse `bytes` while they live. zstd-compressed entries throw (their
  * binding is async only): use decodeMessageAsync. Throws MessageDecodeError for anything malformed.
