@@ -16,7 +16,7 @@ test('raftbench run: two profiles × one workload × 2 repetitions, interleaved;
   const dir = mkdtempSync(join(tmpdir(), 'raftbench-run-test-'));
   try {
     const out = join(dir, 'run.json');
-    const result = await runCli(['run', '--profiles', 'baseline,all-on', '--workloads', 'write-only', '--repetitions', '2', '--out', out, ...SHORT], 120_000);
+    const result = await runCli(['run', '--profiles', 'baseline,all-on', '--workloads', 'write-only', '--repetitions', '2', '--out', out, ...SHORT, '--duration', '1.5'], 120_000);
     assert.equal(result.code, 0, result.stderr);
     const run = loadRunFile(out);
     assert.equal(run.interrupted, false);
@@ -25,6 +25,8 @@ test('raftbench run: two profiles × one workload × 2 repetitions, interleaved;
       ['baseline#1', 'all-on#1', 'baseline#2', 'all-on#2'],
       'repetitions interleave: A B A B',
     );
+    // 1.5 s measured (the last --duration wins): at 0.4 s a busy machine once let a baseline cell
+    // (three fsyncs in a row per write) finish nothing inside the window.
     for (const cell of run.cells) {
       assert.ok(cell.total.count > 0, `${cell.profile}#${cell.repetition} measured operations`);
       assert.equal(cell.total.errorCount, 0, `${cell.profile}#${cell.repetition} had errors`);
