@@ -12,7 +12,7 @@
 // 'closing' frame that says why; the node and every other connection go on.
 
 import { createServer, type Server, type Socket } from 'node:net';
-import { decodeReadCommand, KvDecodeError } from '../kv/commands.js';
+import { decodeReadCommand, decodeRequest, KvDecodeError } from '../kv/commands.js';
 import type { NodeReply } from '../server/node.js';
 import {
   ClientFrameError,
@@ -116,6 +116,8 @@ export async function startBinaryServer(node: ServedNode, options: BinaryServerO
           write(encodeReplyFrame({ kind: 'status', requestId: request.requestId, json: JSON.stringify(nodeStatusJson(node, options.leaderAddresses)) }));
           return;
         case 'submit':
+          // Checked here so a malformed request never reaches the log: it closes the connection.
+          decodeRequest(request.payload);
           counters.requests += 1;
           inFlight += 1;
           void node.submit(request.payload).then((reply) => answer(request.requestId, reply));
