@@ -80,9 +80,12 @@ export class LocalKv {
 
   private fromClient(result: ClientResult): LocalResult {
     if (result.ok) return { kind: 'done', response: result.response, index: result.index };
-    if (result.error === 'refused' && result.reason.includes(ELSEWHERE) && result.outcome === 'not-applied') {
-      const leader = this.leaderElsewhere();
-      if (leader !== 0) return { kind: 'not-leader', leader, reason: `node ${this.node.id} lost the leadership; node ${leader} leads` };
+    // Not applied, and another node leads now (whether the refusal said so or a session could
+    // not be registered here): send the client there.
+    const leader = result.outcome === 'not-applied' ? this.leaderElsewhere() : 0;
+    if (leader !== 0) return { kind: 'not-leader', leader, reason: `node ${this.node.id} does not lead (${result.reason}); node ${leader} does` };
+    if (result.error === 'refused' && result.reason.includes(ELSEWHERE)) {
+      return { kind: 'failed', error: 'not-leader', outcome: result.outcome, reason: `the leadership moved after an attempt whose outcome is unknown: ${result.reason}` };
     }
     return { kind: 'failed', error: result.error, outcome: result.outcome, reason: result.reason };
   }
