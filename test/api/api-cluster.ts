@@ -1,6 +1,6 @@
 // An embedded 3-node cluster (real storage) with both client APIs started on every node, on
 // loopback ports chosen by the system, each node knowing the others' addresses for redirects.
-// Elections time out after 1–2 s: the tests share two cores with others, and a leader that
+// Elections time out after 0.5–1 s: the tests share two cores with others, and a leader that
 // changes in the middle of a test would make its redirect assertions wrong, not the API.
 
 import { EmbeddedCluster, type EmbeddedClusterOptions } from '../../src/server/embedded-cluster.js';
@@ -18,7 +18,7 @@ export interface ApiCluster {
 }
 
 export async function startApiCluster(node: EmbeddedClusterOptions['node'] = {}, apiOptions: Partial<ClientApiOptions> = {}): Promise<ApiCluster> {
-  const cluster = await EmbeddedCluster.start({ nodes: 3, node: { tickMs: 10, storage: { fsync: 'batched' }, ...node, raft: { electionTicks: 100, leaseTicks: 40, ...node.raft } } });
+  const cluster = await EmbeddedCluster.start({ nodes: 3, node: { tickMs: 10, storage: { fsync: 'batched' }, ...node, raft: { electionTicks: 50, leaseTicks: 20, ...node.raft } } });
   const apis = new Map<NodeId, ClientApis>();
   try {
     for (const id of cluster.ids) {

@@ -1,6 +1,7 @@
 // The binary client protocol: frames round-trip and cut the same whatever the chunk boundaries;
 // on a 3-node embedded cluster, 1000 requests pipelined on one connection are all answered and
-// matched by id; a malformed frame closes only the connection that sent it.
+// matched by id; a malformed frame closes only the connection that sent it; and the native TCP
+// driver (the open-loop scheduler over BinaryTarget) records every operation it drives.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +17,9 @@ import {
 } from '../../src/api/binary-frame.js';
 import { parseHostPort } from '../../src/api/address.js';
 import { decodeResponse, encodeReadCommand, encodeRequest } from '../../src/kv/commands.js';
+import { runOpenLoop } from '../../src/bench/drive/open-loop.js';
+import { BinaryTarget } from '../../src/bench/run/binary-target.js';
+import { createKeySpace, OperationStream, parseWorkload, type Operation } from '../../src/bench/workload/index.js';
 import { startApiCluster, type ApiCluster } from './api-cluster.js';
 
 const bytes = (text: string): Uint8Array => Buffer.from(text, 'utf8');
@@ -245,6 +249,35 @@ describe('binary protocol on a cluster', { timeout: 30_000 }, () => {
       assert.equal(error.outcome, 'not-applied');
     } finally {
       connection.socket.destroy();
+    }
+  });
+
+  test('the native driver: the open loop drives the cluster over the binary protocol by its addresses', async () => {
+    const workload = parseWorkload(
+      { name: 'tcp', operations: { read: 0.5, update: 0.5 }, keys: { recordCount: 100, distribution: { type: 'uniform' } }, values: { sizeBytes: 64 }, run: { durationSeconds: 1, warmupSeconds: 0 } },
+      'inline',
+    );
+    // Addresses in reverse: ids come from the nodes' status, not from the order.
+    const target = await BinaryTarget.connect({ addresses: [...api.cluster.ids].reverse().map((id) => api.binary(id)), clients: 4, readMode: 'lease', requestTimeoutMs: 10_000, seed: 1 });
+    try {
+      const keySpace = createKeySpace(workload);
+      target.keySpace = keySpace;
+      const before = await target.counters();
+      const result = await runOpenLoop<Operation>({ target, source: new OperationStream(workload, keySpace, 0), ratePerSecond: 400, operationsMax: 400, drainTimeoutMs: 10_000 });
+      const after = await target.counters();
+      assert.equal(result.firstException, null);
+      assert.equal(result.mode, 'open-loop');
+      assert.equal(result.coordinatedOmission, 'avoided');
+      assert.equal(result.issued, 400);
+      assert.equal(result.recording.total.errorCount, 0, JSON.stringify(result.recording.total));
+      assert.equal(result.recording.total.count, 400);
+      assert.ok(result.recording.total.latencyUs.p50 > 0, 'latencies are recorded in µs');
+      assert.equal(before.length, 3);
+      const proposals = (counters: typeof before): number => counters.reduce((sum, node) => sum + node.proposals, 0);
+      assert.ok(proposals(after) - proposals(before) >= 150, 'the updates went through the log');
+      assert.match(target.describe(), /binary protocol/);
+    } finally {
+      target.stop();
     }
   });
 });
