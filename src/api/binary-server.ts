@@ -23,6 +23,7 @@ import {
   REQUEST_FRAME_BYTES_MAX_DEFAULT,
   type ClientRequestFrame,
 } from './binary-frame.js';
+import { closeServer, listen } from './listen.js';
 import type { LeaderAddresses, ServedNode } from './served-node.js';
 import { nodeStatusJson } from './status.js';
 
@@ -156,22 +157,13 @@ export async function startBinaryServer(node: ServedNode, options: BinaryServerO
   };
 
   const server: Server = createServer(serve);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const bound = server.address();
-  if (bound === null || typeof bound === 'string') throw new Error('binary API: the server has no TCP address');
+  const address = await listen(server, options.host, options.port, 'binary API');
   return {
-    address: `${options.host}:${bound.port}`,
+    address,
     counters: () => ({ ...counters, connectionsOpen: sockets.size }),
-    close: async () => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
-      await closed;
-    },
+    close: () =>
+      closeServer(server, () => {
+        for (const socket of sockets) socket.destroy();
+      }),
   };
 }

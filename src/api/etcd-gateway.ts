@@ -16,8 +16,8 @@
 //   the node's (stronger) read mode.
 // - Errors are this API's JSON ({error, reason}), with the statuses of http-replies.ts.
 
-import type { KvCommand, KvReadCommand, KvResponse } from '../kv/commands.js';
-import { HttpError, badRequest, failureError, kvError } from './http-replies.js';
+import type { KvCommand, KvReadCommand } from '../kv/commands.js';
+import { HttpError, badRequest, responseOrThrow } from './http-replies.js';
 import type { Route, RouteRequest } from './http-server.js';
 import type { LocalKv, LocalResult } from './local-kv.js';
 import { base64Bytes, integerField } from './request-fields.js';
@@ -58,11 +58,7 @@ export function etcdRoutes(context: EtcdGatewayContext): Route[] {
     }
     return fields;
   };
-  const finished = (result: LocalResult, request: RouteRequest): { response: KvResponse; index: number } => {
-    if (result.kind !== 'done') throw failureError(result, request.url, context.leaderAddresses);
-    if (result.response.type === 'error') throw kvError(result.response);
-    return result;
-  };
+  const finished = (result: LocalResult, request: RouteRequest) => responseOrThrow(result, request.url, context.leaderAddresses);
   const write = async (request: RouteRequest, command: KvCommand) => finished(await kv.write(command), request);
   const read = async (request: RouteRequest, command: KvReadCommand, serializable: boolean) =>
     finished(await kv.read(command, serializable && node.options.unsafeReadsAllowed ? 'stale' : node.options.readMode), request);

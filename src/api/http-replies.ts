@@ -94,3 +94,10 @@ export function kvError(response: Extract<KvResponse, { type: 'error' }>): HttpE
       return new HttpError(409, response.code, response.reason);
   }
 }
+
+/** The response of a finished request, or throws the error to answer (not done, or a KV error). */
+export function responseOrThrow(result: LocalResult, path: string, leaderAddresses: LeaderAddresses | undefined): { readonly response: KvResponse; readonly index: number } {
+  if (result.kind !== 'done') throw failureError(result, path, leaderAddresses);
+  if (result.response.type === 'error') throw kvError(result.response);
+  return result;
+}

@@ -6,6 +6,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { HttpError, badRequest, type HttpReply } from './http-replies.js';
+import { closeServer, listen } from './listen.js';
 
 export interface RouteRequest {
   readonly method: string;
@@ -106,23 +107,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: application/json\r\n\r\n{"error":"bad-request","reason":"malformed HTTP"}');
     else socket.destroy();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const bound = server.address();
-  if (bound === null || typeof bound === 'string') throw new Error('HTTP API: the server has no TCP address');
+  const address = await listen(server, options.host, options.port, 'HTTP API');
   return {
-    address: `${options.host}:${bound.port}`,
+    address,
     requestCounts: () => counts,
-    close: async () => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
-    },
+    close: () => closeServer(server, () => server.closeAllConnections()),
   };
 }
 

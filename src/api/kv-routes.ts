@@ -3,7 +3,7 @@
 // ?encoding=base64, base64; reads in the node's read mode unless ?mode= asks for another it allows.
 
 import type { KvCommand, KvReadCommand, KvResponse } from '../kv/commands.js';
-import { HttpError, badRequest, failureError, kvError, type HttpReply } from './http-replies.js';
+import { HttpError, badRequest, responseOrThrow, type HttpReply } from './http-replies.js';
 import type { Route, RouteRequest } from './http-server.js';
 import type { LocalKv, LocalResult } from './local-kv.js';
 import { encodingOf, integerField, pathBytes, readModeOf, stringBytes, text, type Encoding } from './request-fields.js';
@@ -21,12 +21,7 @@ const RANGE_LIMIT_MAX = 1_000_000;
 
 export function kvRoutes(context: KvRouteContext): Route[] {
   const { node, kv } = context;
-  /** The response of a finished request, or the error to answer. */
-  const finished = (result: LocalResult, request: RouteRequest): { response: KvResponse; index: number } => {
-    if (result.kind !== 'done') throw failureError(result, request.url, context.leaderAddresses);
-    if (result.response.type === 'error') throw kvError(result.response);
-    return result;
-  };
+  const finished = (result: LocalResult, request: RouteRequest) => responseOrThrow(result, request.url, context.leaderAddresses);
   const keyOf = (rest: string): Buffer => {
     if (rest.length === 0) throw badRequest('key', 'the path must name a key: /v1/kv/{key}');
     return pathBytes(rest, 'key');
