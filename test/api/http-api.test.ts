@@ -3,6 +3,7 @@
 
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { startClientApis } from '../../src/api/client-apis.js';
 import type { NodeId } from '../../src/raft/types.js';
@@ -236,6 +237,20 @@ describe('HTTP API', { timeout: 30_000 }, () => {
     } finally {
       await bare.close();
     }
+  });
+
+  test('a request that is not HTTP gets 400 and a closed connection; the server goes on', async () => {
+    const [host, port] = at.split(':') as [string, string];
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect({ host, port: Number(port) });
+      let received = '';
+      socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+      socket.on('close', () => resolve(received));
+      socket.on('error', reject);
+      socket.write('\x16\x03\x01 this is not HTTP\r\n\r\n');
+    });
+    assert.match(answer, /^HTTP\/1\.1 400 /);
+    assert.equal((await call(at, 'GET', '/v1/status')).status, 200);
   });
 
   test('/metrics is Prometheus text with the node counters', async () => {
