@@ -167,6 +167,7 @@ class Connection {
   finished = false;
   private lastHeardMs = performance.now();
   private pingSent = false;
+  private corked = false;
   private watch: NodeJS.Timeout | null = null;
   private closingReason: string | null = null;
 
@@ -199,6 +200,15 @@ class Connection {
     // Silence counts from when something was first awaited, not from the last reply of a quiet spell.
     if (this.pending.size === 0) this.lastHeardMs = nowMs;
     this.pending.set(requestId, { ...waiter, deadlineMs: nowMs + this.settings.requestTimeoutMs });
+    // Requests sent in one tick leave in one write (a syscall per request would cap the rate).
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
     this.socket.write(encodeRequestFrame(build(requestId)));
     this.watch ??= setInterval(() => this.check(), WATCH_INTERVAL_MS);
   }

@@ -57,6 +57,8 @@ export class LocalKv {
   }
 
   async write(command: KvCommand): Promise<LocalResult> {
+    // A node that is down answers at once rather than after the client library's retries.
+    if (this.node.status() === null) return { kind: 'failed', error: 'stopped', outcome: 'not-applied', reason: `node ${this.node.id} is not running` };
     const elsewhere = this.leaderElsewhere();
     if (elsewhere !== 0) return { kind: 'not-leader', leader: elsewhere, reason: `node ${this.node.id} does not lead; node ${elsewhere} does` };
     const client = this.clients[this.next++ % this.clients.length]!;
