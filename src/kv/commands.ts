@@ -20,6 +20,11 @@
 //     scan    u32 limit, u32 startLength, start, u8 hasEnd (0|1), [u32 endLength, end]
 //   and nothing after the body.
 //
+// Read command (a get or scan served outside the log, without a session — encodeReadCommand):
+//   offset 0   u8   format version (2)
+//          1   u8   operation: 2 get · 5 scan
+//          2   body, as above, and nothing after it
+//
 // Response (format version 2):
 //   offset 0   u8   format version (2)
 //          1   u8   status, then:
@@ -188,44 +193,24 @@ function checkU32(field: string, value: number): void {
   }
 }
 
-export function encodeRequest(request: KvRequest): Uint8Array {
-  if (request.type === 'register-session') {
-    const writer = new ByteWriter(REGISTER_SESSION_REQUEST_BYTES);
-    writer.u8(KV_FORMAT_VERSION);
-    writer.u8(OPERATION_CODES['register-session']);
-    return writer.done();
-  }
-  checkU64('sessionId', request.sessionId, 1);
-  checkU64('sequence', request.sequence, 1);
-  checkU64('lowestUnacknowledged', request.lowestUnacknowledged, 1);
-  if (request.lowestUnacknowledged > request.sequence) {
-    throw new RangeError(`lowestUnacknowledged (${request.lowestUnacknowledged}) must be ≤ sequence (${request.sequence}): a request being sent has not been answered`);
-  }
-  const command = request.command;
-  let bodyBytes: number;
+/** The size of a command's body (what follows the operation, or a session request's header). */
+function commandBodyBytes(command: KvCommand): number {
   switch (command.type) {
     case 'put':
-      bodyBytes = 8 + command.key.length + command.value.length;
-      break;
+      return 8 + command.key.length + command.value.length;
     case 'get':
     case 'delete':
-      bodyBytes = 4 + command.key.length;
-      break;
+      return 4 + command.key.length;
     case 'cas':
       checkU64('expectedVersion', command.expectedVersion, 0);
-      bodyBytes = 16 + command.key.length + command.value.length;
-      break;
+      return 16 + command.key.length + command.value.length;
     case 'scan':
       checkU32('limit', command.limit);
-      bodyBytes = 9 + command.start.length + (command.end === null ? 0 : 4 + command.end.length);
-      break;
+      return 9 + command.start.length + (command.end === null ? 0 : 4 + command.end.length);
   }
-  const writer = new ByteWriter(REQUEST_HEADER_BYTES + bodyBytes);
-  writer.u8(KV_FORMAT_VERSION);
-  writer.u8(OPERATION_CODES[command.type]);
-  writer.u64(request.sessionId);
-  writer.u64(request.sequence);
-  writer.u64(request.lowestUnacknowledged);
+}
+
+function writeCommandBody(writer: ByteWriter, command: KvCommand): void {
   switch (command.type) {
     case 'put':
       writer.byteString(command.key);
@@ -247,6 +232,41 @@ export function encodeRequest(request: KvRequest): Uint8Array {
       if (command.end !== null) writer.byteString(command.end);
       break;
   }
+}
+
+/**
+ * A read served outside the log (read-index, lease, …) has no session: it is sent as format
+ * version, operation (2 get · 5 scan) and the body, as in a request — 2 bytes plus the body.
+ */
+export function encodeReadCommand(command: KvReadCommand): Uint8Array {
+  const writer = new ByteWriter(2 + commandBodyBytes(command));
+  writer.u8(KV_FORMAT_VERSION);
+  writer.u8(OPERATION_CODES[command.type]);
+  writeCommandBody(writer, command);
+  return writer.done();
+}
+
+export function encodeRequest(request: KvRequest): Uint8Array {
+  if (request.type === 'register-session') {
+    const writer = new ByteWriter(REGISTER_SESSION_REQUEST_BYTES);
+    writer.u8(KV_FORMAT_VERSION);
+    writer.u8(OPERATION_CODES['register-session']);
+    return writer.done();
+  }
+  checkU64('sessionId', request.sessionId, 1);
+  checkU64('sequence', request.sequence, 1);
+  checkU64('lowestUnacknowledged', request.lowestUnacknowledged, 1);
+  if (request.lowestUnacknowledged > request.sequence) {
+    throw new RangeError(`lowestUnacknowledged (${request.lowestUnacknowledged}) must be ≤ sequence (${request.sequence}): a request being sent has not been answered`);
+  }
+  const command = request.command;
+  const writer = new ByteWriter(REQUEST_HEADER_BYTES + commandBodyBytes(command));
+  writer.u8(KV_FORMAT_VERSION);
+  writer.u8(OPERATION_CODES[command.type]);
+  writer.u64(request.sessionId);
+  writer.u64(request.sequence);
+  writer.u64(request.lowestUnacknowledged);
+  writeCommandBody(writer, command);
   return writer.done();
 }
 
@@ -434,6 +454,44 @@ export function decodeRequestHeader(bytes: Uint8Array): { sessionId: number; seq
   }
 }
 
+function readCommandBody(reader: ByteReader, operation: KvCommandType): KvCommand {
+  switch (operation) {
+    case 'put': {
+      const key = reader.byteString('key');
+      return { type: 'put', key, value: reader.byteString('value') };
+    }
+    case 'get':
+      return { type: 'get', key: reader.byteString('key') };
+    case 'delete':
+      return { type: 'delete', key: reader.byteString('key') };
+    case 'cas': {
+      const expectedVersion = reader.u64('expectedVersion', 0);
+      const key = reader.byteString('key');
+      return { type: 'cas', key, expectedVersion, value: reader.byteString('value') };
+    }
+    case 'scan': {
+      const limit = reader.u32('limit');
+      const start = reader.byteString('start');
+      const hasEndOffset = reader.offset;
+      const hasEnd = reader.u8('hasEnd');
+      if (hasEnd > 1) reader.fail('hasEnd', hasEndOffset, `must be 0 or 1, got ${hasEnd}`);
+      return { type: 'scan', limit, start, end: hasEnd === 1 ? reader.byteString('end') : null };
+    }
+  }
+}
+
+/** Decodes a read command (encodeReadCommand); keys are views into `bytes`. */
+export function decodeReadCommand(bytes: Uint8Array): KvReadCommand {
+  const reader: ByteReader = new ByteReader(bytes, 'request');
+  readFormatVersion(reader);
+  const operationOffset = reader.offset;
+  const operation = readOperation(reader);
+  if (operation !== 'get' && operation !== 'scan') reader.fail('operation', operationOffset, `a read outside the log is a get (2) or a scan (5), got ${operation}`);
+  const command = readCommandBody(reader, operation) as KvReadCommand;
+  reader.end();
+  return command;
+}
+
 /** Decodes a request; keys and values are views into `bytes` (copy them to keep them). */
 export function decodeRequest(bytes: Uint8Array): KvRequest {
   const reader: ByteReader = new ByteReader(bytes, 'request');
@@ -444,35 +502,7 @@ export function decodeRequest(bytes: Uint8Array): KvRequest {
     return { type: 'register-session' };
   }
   const { sessionId, sequence, lowestUnacknowledged } = readSessionFields(reader);
-  let command: KvCommand;
-  switch (operation) {
-    case 'put': {
-      const key = reader.byteString('key');
-      command = { type: 'put', key, value: reader.byteString('value') };
-      break;
-    }
-    case 'get':
-      command = { type: 'get', key: reader.byteString('key') };
-      break;
-    case 'delete':
-      command = { type: 'delete', key: reader.byteString('key') };
-      break;
-    case 'cas': {
-      const expectedVersion = reader.u64('expectedVersion', 0);
-      const key = reader.byteString('key');
-      command = { type: 'cas', key, expectedVersion, value: reader.byteString('value') };
-      break;
-    }
-    case 'scan': {
-      const limit = reader.u32('limit');
-      const start = reader.byteString('start');
-      const hasEndOffset = reader.offset;
-      const hasEnd = reader.u8('hasEnd');
-      if (hasEnd > 1) reader.fail('hasEnd', hasEndOffset, `must be 0 or 1, got ${hasEnd}`);
-      command = { type: 'scan', limit, start, end: hasEnd === 1 ? reader.byteString('end') : null };
-      break;
-    }
-  }
+  const command = readCommandBody(reader, operation);
   reader.end();
   return { type: 'command', sessionId, sequence, lowestUnacknowledged, command };
 }

@@ -1,8 +1,6 @@
 // The embedded target: a cluster started from a profile in this process (real storage in a fresh
 // data directory, real fsync), driven through the client library — what `raftbench run` measures
-// by default. Workload operations become client requests: read → get in the profile's read mode,
-// update and insert → put, scan → scan, read-modify-write → get then put, delete → delete. An
-// insert is acknowledged to the key space once answered (so later reads may pick its key).
+// by default. Workload operations become client requests as client-operations.ts says.
 
 import { KvClient } from '../../client/client.js';
 import { createPrng } from '../../random/prng.js';
@@ -10,11 +8,9 @@ import { EmbeddedCluster } from '../../server/embedded-cluster.js';
 import { nodeOptionsOf, type ResolvedProfile } from '../../server/profile.js';
 import { realRuntime } from '../../server/runtime.js';
 import type { NodeCountersSnapshot } from '../../server/node.js';
-import type { ClientResult } from '../../client/client.js';
 import type { KeySpace, Operation } from '../workload/index.js';
 import type { KvTarget, OperationOutcome } from '../drive/target.js';
-
-const OK: OperationOutcome = Object.freeze({ ok: true });
+import { executeOperation, outcomeOf } from './client-operations.js';
 
 export interface EmbeddedTargetOptions {
   readonly profile: ResolvedProfile;
@@ -24,18 +20,6 @@ export interface EmbeddedTargetOptions {
   readonly clients: number;
   readonly requestTimeoutMs: number;
   readonly seed: number;
-}
-
-/** The outcome a driver records, from what the client said. */
-export function outcomeOf(result: ClientResult): OperationOutcome {
-  if (result.ok) {
-    const response = result.response;
-    if (response.type === 'error') return { ok: false, error: response.code === 'store-full' || response.code === 'too-many-unacknowledged' ? 'rejected' : 'failed' };
-    return OK;
-  }
-  if (result.error === 'timeout') return { ok: false, error: 'timeout' };
-  if (result.error === 'refused') return { ok: false, error: 'rejected' };
-  return { ok: false, error: 'failed' };
 }
 
 export class EmbeddedTarget implements KvTarget<Operation> {
@@ -80,29 +64,8 @@ export class EmbeddedTarget implements KvTarget<Operation> {
     return `embedded ${this.profile.cluster.nodes}-node cluster (in process, real storage)${this.profile.cluster.latencyUs > 0 ? `, ${this.profile.cluster.latencyUs} µs one-way latency` : ''}`;
   }
 
-  async execute(operation: Operation): Promise<OperationOutcome> {
-    const client = this.clients[this.next++ % this.clients.length]!;
-    switch (operation.type) {
-      case 'read':
-        return outcomeOf(await client.get(operation.key));
-      case 'update':
-        return outcomeOf(await client.put(operation.key, operation.value));
-      case 'insert': {
-        const result = await client.put(operation.key, operation.value);
-        // Acknowledged either way (YCSB does the same): a failed insert must not block the key space.
-        this.keySpace?.acknowledgeInsert(operation.keyNumber);
-        return outcomeOf(result);
-      }
-      case 'scan':
-        return outcomeOf(await client.scan(operation.key, null, operation.scanLength));
-      case 'readModifyWrite': {
-        const read = await client.get(operation.key);
-        if (!read.ok) return outcomeOf(read);
-        return outcomeOf(await client.put(operation.key, operation.value));
-      }
-      case 'delete':
-        return outcomeOf(await client.delete(operation.key));
-    }
+  execute(operation: Operation): Promise<OperationOutcome> {
+    return executeOperation(this.clients[this.next++ % this.clients.length]!, operation, this.keySpace);
   }
 
   counters(): NodeCountersSnapshot[] {
@@ -113,3 +76,5 @@ export class EmbeddedTarget implements KvTarget<Operation> {
     await this.cluster.stop();
   }
 }
+
+export { outcomeOf };
