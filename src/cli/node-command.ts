@@ -17,6 +17,11 @@ interface NodeCommandOptions {
   profile: string;
   adminPort?: number;
   adminDebugRoutes: boolean;
+  httpPort?: number;
+  binaryPort?: number;
+  clientHost: string;
+  httpPeers?: Map<NodeId, TcpAddress>;
+  binaryPeers?: Map<NodeId, TcpAddress>;
   clusterId: string;
   tlsCert?: string;
   tlsKey?: string;
@@ -25,19 +30,23 @@ interface NodeCommandOptions {
 
 /** Parses `1=127.0.0.1:7001,2=10.0.0.2:7001,…`; the error names the bad entry. */
 export function parsePeers(value: string): Map<NodeId, TcpAddress> {
+  return parseAddressList(value, '--peers');
+}
+
+function parseAddressList(value: string, flag: string): Map<NodeId, TcpAddress> {
   const peers = new Map<NodeId, TcpAddress>();
   for (const entry of value.split(',').map((part) => part.trim()).filter((part) => part.length > 0)) {
     const match = /^(\d+)=(.+):(\d+)$/.exec(entry);
-    if (match === null) throw new InvalidArgumentError(`--peers: '${entry}' is not ID=HOST:PORT (e.g. 1=127.0.0.1:7001)`);
+    if (match === null) throw new InvalidArgumentError(`${flag}: '${entry}' is not ID=HOST:PORT (e.g. 1=127.0.0.1:7001)`);
     const id = Number(match[1]);
     const port = Number(match[3]);
-    if (!Number.isSafeInteger(id) || id < 1) throw new InvalidArgumentError(`--peers: '${entry}': the id must be an integer ≥ 1`);
-    if (!(port >= 1 && port <= 65_535)) throw new InvalidArgumentError(`--peers: '${entry}': the port must be from 1 to 65535`);
-    if (peers.has(id)) throw new InvalidArgumentError(`--peers: node ${id} is listed twice`);
+    if (!Number.isSafeInteger(id) || id < 1) throw new InvalidArgumentError(`${flag}: '${entry}': the id must be an integer ≥ 1`);
+    if (!(port >= 1 && port <= 65_535)) throw new InvalidArgumentError(`${flag}: '${entry}': the port must be from 1 to 65535`);
+    if (peers.has(id)) throw new InvalidArgumentError(`${flag}: node ${id} is listed twice`);
     const host = match[2]!.replace(/^\[(.*)\]$/, '$1');
     peers.set(id, { host, port });
   }
-  if (peers.size === 0) throw new InvalidArgumentError('--peers: at least one ID=HOST:PORT is needed (this node included)');
+  if (peers.size === 0) throw new InvalidArgumentError(`${flag}: at least one ID=HOST:PORT is needed`);
   return peers;
 }
 
@@ -47,7 +56,7 @@ export async function nodeCommand(argv: string[]): Promise<number> {
       'Run one node of a Raft cluster: a KV state machine with its write-ahead log in --data, talking TCP to the peers in --peers (every voter, this ' +
         "node included: it listens on its own entry's address). The profile sets the switches (fsync, batching, codecs, read mode …). " +
         'Stops gracefully on SIGTERM or Ctrl-C (requests in flight are answered, the log is synced and closed); started again with the same --data it ' +
-        'recovers from disk and catches up. Client APIs attach in src/server/node-process.ts (startClientApis).',
+        'recovers from disk and catches up. --http-port and --binary-port serve the client APIs (src/api/README.md).',
     )
     .requiredOption('--id <n>', "this node's id (one of the ids in --peers)", integerOption('--id', 1, Number.MAX_SAFE_INTEGER))
     .requiredOption('--data <dir>', 'data directory (created if missing): write-ahead log, hard state, snapshots')
@@ -55,6 +64,11 @@ export async function nodeCommand(argv: string[]): Promise<number> {
     .option('--profile <name>', 'profile name (profiles/NAME.json) or path', 'baseline')
     .option('--admin-port <port>', 'serve the ADMIN endpoint (status, fault hooks) on 127.0.0.1:PORT; off unless given', integerOption('--admin-port', 0, 65_535))
     .option('--admin-debug-routes', 'also serve the admin debug routes (POST /debug/put, GET /debug/get): for tests, not for clients', false)
+    .option('--http-port <port>', 'serve the HTTP JSON API (with the etcd v3 gateway and /metrics) on --client-host:PORT (0: any free port); off unless given', integerOption('--http-port', 0, 65_535))
+    .option('--binary-port <port>', 'serve the binary client protocol (pipelined, for the native driver) on --client-host:PORT (0: any free port); off unless given', integerOption('--binary-port', 0, 65_535))
+    .option('--client-host <host>', 'address the client APIs listen on', '127.0.0.1')
+    .option('--http-peers <list>', "every node's HTTP API as ID=HOST:PORT, so a follower can redirect to the leader (307)", (value: string) => parseAddressList(value, '--http-peers'))
+    .option('--binary-peers <list>', "every node's binary protocol address as ID=HOST:PORT, so a follower can name the leader's", (value: string) => parseAddressList(value, '--binary-peers'))
     .option('--cluster-id <name>', 'peers must name the same cluster in their handshake', 'raftbench')
     .option('--tls-cert <file>', 'PEM certificate for peer traffic (with --tls-key and --tls-ca: mutual TLS)')
     .option('--tls-key <file>', 'PEM private key of --tls-cert')
@@ -89,7 +103,21 @@ export async function nodeCommand(argv: string[]): Promise<number> {
       ...(options.adminPort === undefined ? {} : { adminPort: options.adminPort }),
       adminDebugRoutes: options.adminDebugRoutes,
       ...(tls === undefined ? {} : { tls }),
-      // The client APIs' seam: pass startClientApis and clientApis here once src/api/ exists.
+      ...(options.httpPort === undefined && options.binaryPort === undefined
+        ? {}
+        : {
+            clientApis: {
+              host: options.clientHost,
+              ...(options.httpPort === undefined ? {} : { httpPort: options.httpPort }),
+              ...(options.binaryPort === undefined ? {} : { binaryPort: options.binaryPort }),
+              leaderAddresses: (id: NodeId) => {
+                const http = options.httpPeers?.get(id);
+                const binary = options.binaryPeers?.get(id);
+                if (http === undefined && binary === undefined) return undefined;
+                return { ...(http === undefined ? {} : { http: `${http.host}:${http.port}` }), ...(binary === undefined ? {} : { binary: `${binary.host}:${binary.port}` }) };
+              },
+            },
+          }),
     });
   } catch (error) {
     console.error(`raftbench node: ${error instanceof ProfileError ? error.message : error instanceof Error ? error.message : String(error)}`);
@@ -97,7 +125,7 @@ export async function nodeCommand(argv: string[]): Promise<number> {
   }
   const address = running.transport.address!;
   process.stdout.write(
-    `${JSON.stringify({ event: 'listening', id: options.id, pid: process.pid, peer: `${address.host}:${address.port}`, admin: running.admin === null ? null : `127.0.0.1:${running.admin.port}`, clientApis: running.clientApis?.endpoints ?? null })}\n`,
+    `${JSON.stringify({ event: 'listening', id: options.id, pid: process.pid, peer: `${address.host}:${address.port}`, admin: running.admin === null ? null : `127.0.0.1:${running.admin.port}`, http: running.clientApis?.httpAddress ?? null, binary: running.clientApis?.binaryAddress ?? null })}\n`,
   );
   const code = await stopOnSignals(running, watchParent);
   // The IPC channel to a parent (raftbench cluster) would keep the process alive.

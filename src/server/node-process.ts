@@ -15,29 +15,7 @@ import { startAdminServer, type AdminServer } from './admin-server.js';
 import type { NodeId } from '../raft/types.js';
 import { parseCodecName } from '../storage/codec.js';
 import { TcpTransport, type TcpAddress, type TlsMaterial } from '../transport/tcp.js';
-
-/**
- * THE SEAM FOR CLIENT APIS. The HTTP JSON API and the binary client protocol (src/api/, built on
- * another branch) attach here: `startClientApis(node, { host, httpPort, binaryPort })` from
- * src/api/ matches this type. Pass it as NodeProcessOptions.startClientApis (the node command does
- * once src/api/ exists); until then a node process serves peers and the admin endpoint only.
- */
-export type ClientApiStarter = (node: KvNode, options: ClientApiOptions) => Promise<ClientApis>;
-
-export interface ClientApiOptions {
-  readonly host: string;
-  /** HTTP/1.1 JSON API port (0: any free port). */
-  readonly httpPort: number;
-  /** Binary client protocol port (0: any free port). */
-  readonly binaryPort: number;
-}
-
-export interface ClientApis {
-  /** What the APIs listen on, for the cluster command to print (name → host:port). */
-  readonly endpoints: Readonly<Record<string, string>>;
-  /** Stops accepting; requests in flight are answered (by the node's stop) before it resolves. */
-  close(): Promise<void>;
-}
+import { startClientApis, type ClientApiOptions, type ClientApis } from '../api/client-apis.js';
 
 export interface NodeProcessOptions {
   readonly id: NodeId;
@@ -51,7 +29,7 @@ export interface NodeProcessOptions {
   /** Enables the admin endpoint's debug write and read routes (off unless asked). */
   readonly adminDebugRoutes?: boolean;
   readonly tls?: TlsMaterial;
-  readonly startClientApis?: ClientApiStarter;
+  /** The HTTP API and the binary client protocol (src/api/); none when undefined. */
   readonly clientApis?: ClientApiOptions;
   readonly log?: (line: string) => void;
 }
@@ -92,7 +70,7 @@ export class NodeProcess {
     try {
       await node.start();
       if (options.adminPort !== undefined) admin = await startAdminServer({ port: options.adminPort, node, transport, debugRoutes: options.adminDebugRoutes ?? false });
-      if (options.startClientApis !== undefined && options.clientApis !== undefined) clientApis = await options.startClientApis(node, options.clientApis);
+      if (options.clientApis !== undefined) clientApis = await startClientApis(node, { log: (line) => log(`api: ${line}`), ...options.clientApis });
     } catch (error) {
       await admin?.close();
       await node.stop().catch(() => undefined);
