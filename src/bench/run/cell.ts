@@ -14,6 +14,7 @@ import { createKeySpace, LoadStream, OperationStream, type Operation, type Workl
 import type { ResolvedProfile } from '../../server/profile.js';
 import { costsBetween } from './costs.js';
 import { EmbeddedTarget, outcomeOf } from './embedded-target.js';
+import { ProcessTarget } from './process-target.js';
 import { markPhase } from './phase-marks.js';
 
 export interface CellPlan {
@@ -34,7 +35,7 @@ export interface CellOptions {
 /** Client library instances by default: enough sessions for any concurrency, few enough to register fast. */
 const TARGET_CLIENTS_DEFAULT = 8;
 
-async function loadRecords(target: EmbeddedTarget, workload: Workload, signal: AbortSignal | undefined): Promise<{ records: number; elapsedMs: number; failures: number }> {
+async function loadRecords(target: EmbeddedTarget | ProcessTarget, workload: Workload, signal: AbortSignal | undefined): Promise<{ records: number; elapsedMs: number; failures: number }> {
   const startMs = performance.now();
   let records = 0;
   let failures = 0;
@@ -62,13 +63,14 @@ export async function runCell(plan: CellPlan, options: CellOptions): Promise<Cel
   const dataDir = await mkdtemp(join(options.dataRoot, `${profile.name}-${workload.name}-`));
   const notes: string[] = [];
   try {
-    const target = await EmbeddedTarget.start({
+    const targetOptions = {
       profile,
       dataDir,
       clients: options.targetClients ?? TARGET_CLIENTS_DEFAULT,
       requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
       seed: workload.run.seed + plan.repetition,
-    });
+    };
+    const target = profile.cluster.layout === 'processes' ? await ProcessTarget.start(targetOptions) : await EmbeddedTarget.start(targetOptions);
     try {
       const load = workload.load.enabled ? await loadRecords(target, workload, options.signal) : { records: 0, elapsedMs: 0, failures: 0 };
       if (load.failures > 0) notes.push(`${load.failures} of ${workload.keys.recordCount} load-phase inserts failed`);
@@ -79,7 +81,7 @@ export async function runCell(plan: CellPlan, options: CellOptions): Promise<Cel
       // durationSeconds is the recorded time (the workload README says so): issuing lasts the
       // warm-up plus that. An operation count includes the warm-up's operations.
       const bounds = run.durationSeconds !== undefined ? { durationMs: (run.warmupSeconds + run.durationSeconds) * 1000 } : { operationsMax: run.operationCount };
-      const before = target.counters();
+      const before = await target.counters();
       markPhase('drive-start', run.warmupSeconds * 1_000_000);
       const common = { target, warmupMs: run.warmupSeconds * 1000, ...bounds, ...(options.signal === undefined ? {} : { signal: options.signal }) };
       const drive: DriveResult =
@@ -87,7 +89,7 @@ export async function runCell(plan: CellPlan, options: CellOptions): Promise<Cel
           ? await runClosedLoop<Operation>({ ...common, clients: run.concurrency, source: sources })
           : await runOpenLoop<Operation>({ ...common, source: roundRobin(sources), ratePerSecond: run.rateOpsPerSecond, outstandingMax: Math.max(1000, run.concurrency * 64) });
       markPhase('drive-end');
-      const after = target.counters();
+      const after = await target.counters();
       const recording = drive.recording;
       const operations = recording.total.count + recording.total.errorCount + recording.warmupDiscarded;
       if (drive.firstException !== null) notes.push(`the target threw: ${drive.firstException}`);
@@ -99,7 +101,7 @@ export async function runCell(plan: CellPlan, options: CellOptions): Promise<Cel
         unsafeReasons: [...profile.unsafeReasons],
         resolvedProfile: profile,
         resolvedWorkload: workload,
-        target: { kind: 'embedded', description: target.describe(), driver: 'embedded client library' },
+        target: target instanceof ProcessTarget ? { kind: 'processes', description: target.describe(), driver: 'binary protocol client library' } : { kind: 'embedded', description: target.describe(), driver: 'embedded client library' },
         ...measuredPart(drive),
         costs: costsBetween(before, after, operations),
         load: { records: load.records, elapsedMs: Math.round(load.elapsedMs) },
