@@ -1,8 +1,9 @@
 // `npm run bench:etcd`: etcd and raftbench side by side on the same machine, the same workload
 // and the same requests. Starts a 3-member etcd (fsync on) on loopback, drives it with the
 // autocannon closed loop (puts at 64 connections with 256 B values, and reads of loaded records —
-// workloads/http-put.json and http-get.json), does the same against a raftbench HTTP target when
-// `--raftbench URL[,URL…]` names one, and writes one Markdown report (results/etcd-<stamp>.md)
+// workloads/http-put.json and http-get.json), does the same against a raftbench cluster — three
+// `raftbench node` processes it starts from --raftbench-profile (all-on: batched fsync, safe), or
+// the one `--raftbench URL[,URL…]` names — and writes one Markdown report (results/etcd-<stamp>.md)
 // beside the results file (results/etcd-<stamp>.json, readable by `raftbench report`).
 //
 // Cells run interleaved (repetition, then workload × connections, then target) so drift on a
@@ -12,7 +13,8 @@
 
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { leaderUrl } from '../drive/http-leader.js';
 import { writeRunFile } from '../results/load.js';
@@ -22,12 +24,16 @@ import { captureEnvironment } from '../run/environment.js';
 import { checkHttpWorkload, runHttpCell } from '../run/http-cell.js';
 import { loadWorkload, WorkloadError, type Workload } from '../workload/index.js';
 import { Command, InvalidArgumentError, integerListOption, integerOption, parseOptions, runMain } from '../../cli/options.js';
+import { loadProfile } from '../../server/profile.js';
+import { BASE_PORT_MAX, ProcessCluster } from '../../server/process-cluster.js';
 import { ensureEtcd, ETCD_PATH_DEFAULT, startEtcdCluster, type EtcdCluster } from './etcd-cluster.js';
 import { renderSideBySide, type SideBySideRow } from './etcd-report.js';
 
 interface BenchEtcdOptions {
   raftbench?: string[];
   raftbenchName: string;
+  raftbenchProfile: string;
+  etcdOnly: boolean;
   workloads: string[];
   connections: number[];
   duration: number;
@@ -81,7 +87,9 @@ async function main(argv: string[]): Promise<number> {
       'etcd and raftbench side by side: start a 3-member etcd (fsync on) on 127.0.0.1, run the same autocannon closed-loop workloads (etcd v3 ' +
         'gateway requests) against it and against --raftbench URLs, write results/etcd-<stamp>.md and .json.',
     )
-    .option('--raftbench <urls>', 'raftbench HTTP base URLs, comma-separated (omit to measure etcd alone)', urlListOption)
+    .option('--raftbench <urls>', 'raftbench HTTP base URLs, comma-separated (default: a 3-process raftbench cluster this script starts from --raftbench-profile)', urlListOption)
+    .option('--raftbench-profile <name>', 'the profile of the raftbench cluster started here (fsync on: the safe all-on by default)', 'all-on')
+    .option('--etcd-only', 'measure etcd alone', false)
     .option('--raftbench-name <name>', 'what to call the raftbench target in the report', 'raftbench')
     .option('--workloads <list>', 'workload names or .json paths (closed loop, no readModifyWrite)', (value: string) => value.split(',').map((item) => item.trim()), ['http-put', 'http-get'])
     .option('--connections <list>', 'autocannon connections, comma-separated (each a separate cell)', integerListOption('--connections', 1, 4096), [64])
@@ -116,12 +124,14 @@ async function main(argv: string[]): Promise<number> {
   const reportPath = options.out ?? join('results', `etcd-${stamp}.md`);
   const resultsPath = reportPath.replace(/\.md$/, '') + '.json';
   const cellsPerTarget = workloads.length * options.connections.length * options.repetitions;
-  const targetsCount = options.raftbench === undefined ? 1 : 2;
+  const targetsCount = options.etcdOnly ? 1 : 2;
   // Each cell: warm-up + duration + autocannon's last tick + a load phase; generous, still bounded.
   const lifetimeSecondsMax = 120 + cellsPerTarget * targetsCount * (options.warmup + options.duration + 60);
 
   const controller = new AbortController();
   let cluster: EtcdCluster | null = null;
+  let raftbenchCluster: ProcessCluster | null = null;
+  let raftbenchDescription: string | null = null;
   let interrupts = 0;
   const onSignal = (): void => {
     interrupts += 1;
@@ -129,7 +139,7 @@ async function main(argv: string[]): Promise<number> {
       console.error('\nbench:etcd: interrupted — stopping the cell in flight, then etcd (Ctrl-C again to stop etcd and exit now)');
       controller.abort();
     } else {
-      void (cluster?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+      void Promise.all([cluster?.stop(), raftbenchCluster?.stop()]).finally(() => process.exit(130));
     }
   };
   process.on('SIGINT', onSignal);
@@ -141,7 +151,24 @@ async function main(argv: string[]): Promise<number> {
     console.error(`bench:etcd: starting etcd ${version}, ${options.members} members on 127.0.0.1 (fsync on; lifetime bound ${lifetimeSecondsMax} s)…`);
     cluster = await startEtcdCluster({ members: options.members, etcdPath: options.etcd, lifetimeSecondsMax });
     const etcdUrls = options.spread ? cluster.clientUrls : [await cluster.leaderUrl()];
-    const raftbenchUrls = options.raftbench === undefined ? null : options.spread ? options.raftbench : [await leaderUrl(options.raftbench)];
+    let raftbenchGiven = options.raftbench ?? null;
+    if (raftbenchGiven !== null) raftbenchDescription = `${options.raftbenchName} at ${raftbenchGiven.join(', ')} (started outside this script)`;
+    else if (!options.etcdOnly) {
+      const profile = await loadProfile(options.raftbenchProfile);
+      if (profile.unsafe) throw new Error(`--raftbench-profile ${profile.name} is unsafe (${profile.unsafeReasons.join('; ')}): etcd runs with fsync on, so the comparison needs a safe profile`);
+      console.error(`bench:etcd: starting raftbench (${profile.name}), ${profile.cluster.nodes} node processes on 127.0.0.1…`);
+      raftbenchCluster = ProcessCluster.spawn({
+        profile: profile.sources[0]!,
+        nodes: profile.cluster.nodes,
+        basePort: 20_000 + Math.floor(Math.random() * (BASE_PORT_MAX - 20_000)),
+        dataDir: await mkdtemp(join(tmpdir(), 'raftbench-etcd-side-')),
+        log: () => undefined,
+      });
+      await raftbenchCluster.waitForLeader(30_000, controller.signal);
+      raftbenchGiven = raftbenchCluster.nodes.map((node) => `http://${node.http}`);
+      raftbenchDescription = `${options.raftbenchName}, profile ${profile.name}: ${profile.cluster.nodes} \`raftbench node\` processes on 127.0.0.1 (TCP between them, HTTP API), started by this script`;
+    }
+    const raftbenchUrls = raftbenchGiven === null ? null : options.spread ? raftbenchGiven : [await leaderUrl(raftbenchGiven)];
     const targets: Target[] = [{ name: 'etcd', urls: etcdUrls, etcd: cluster }];
     if (raftbenchUrls !== null) targets.push({ name: options.raftbenchName, urls: raftbenchUrls, etcd: null });
     const loaded = new Set<string>();
@@ -191,6 +218,10 @@ async function main(argv: string[]): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await cluster?.stop();
+    if (raftbenchCluster !== null) {
+      await raftbenchCluster.stop();
+      await rm(raftbenchCluster.dataDir, { recursive: true, force: true });
+    }
   }
   const interrupted = controller.signal.aborted;
   mkdirSync(dirname(reportPath), { recursive: true });
@@ -200,7 +231,7 @@ async function main(argv: string[]): Promise<number> {
     loadAverageAtEnd: loadavg().map((value) => Math.round(value * 100) / 100),
     etcdVersion: version,
     etcdDescription: `${version}, ${options.members} members on 127.0.0.1, fsync on (no --unsafe-no-fsync), each member its own data directory in a temporary directory`,
-    raftbenchDescription: options.raftbench === undefined ? null : `${options.raftbenchName} at ${options.raftbench.join(', ')} (started outside this script)`,
+    raftbenchDescription,
     targeting: options.spread ? 'spread' : 'leader',
     rows,
     resultsFile: resultsPath,
