@@ -96,6 +96,28 @@ export class ProcessCluster {
     return cluster;
   }
 
+  /**
+   * Spawns the nodes on a random port range and waits for a leader; on another range again (up to
+   * `attempts` in all) when a node exits first — most often a port of the range was taken.
+   * Each attempt's data goes to its own directory under `dataDir`.
+   */
+  static async startOnSomePorts(options: Omit<ProcessClusterOptions, 'basePort'>, leaderWaitMs: number, attempts = 3, signal?: AbortSignal): Promise<ProcessCluster> {
+    let lastError: unknown = null;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      const basePort = 20_000 + Math.floor(Math.random() * (BASE_PORT_MAX - 20_000));
+      const cluster = ProcessCluster.spawn({ ...options, basePort, dataDir: join(options.dataDir, `try-${attempt}`) });
+      try {
+        await cluster.waitForLeader(leaderWaitMs, signal);
+        return cluster;
+      } catch (error) {
+        lastError = error;
+        await cluster.stop();
+        if (signal?.aborted === true) break;
+      }
+    }
+    throw new Error(`a ${options.nodes}-process cluster did not start (${attempts} attempts): ${lastError instanceof Error ? lastError.message : String(lastError)}`);
+  }
+
   get nodes(): readonly ProcessNode[] {
     return this.children.map(({ id, pid, peer, admin, http, binary }) => ({ id, pid, peer, admin, http, binary }));
   }

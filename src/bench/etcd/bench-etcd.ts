@@ -25,7 +25,7 @@ import { checkHttpWorkload, runHttpCell } from '../run/http-cell.js';
 import { loadWorkload, WorkloadError, type Workload } from '../workload/index.js';
 import { Command, InvalidArgumentError, integerListOption, integerOption, parseOptions, runMain } from '../../cli/options.js';
 import { loadProfile } from '../../server/profile.js';
-import { BASE_PORT_MAX, ProcessCluster } from '../../server/process-cluster.js';
+import { ProcessCluster } from '../../server/process-cluster.js';
 import { ensureEtcd, ETCD_PATH_DEFAULT, startEtcdCluster, type EtcdCluster } from './etcd-cluster.js';
 import { renderSideBySide, type SideBySideRow } from './etcd-report.js';
 
@@ -132,6 +132,7 @@ async function main(argv: string[]): Promise<number> {
   let cluster: EtcdCluster | null = null;
   let raftbenchCluster: ProcessCluster | null = null;
   let raftbenchDescription: string | null = null;
+  let raftbenchDataDir: string | null = null;
   let interrupts = 0;
   const onSignal = (): void => {
     interrupts += 1;
@@ -157,14 +158,18 @@ async function main(argv: string[]): Promise<number> {
       const profile = await loadProfile(options.raftbenchProfile);
       if (profile.unsafe) throw new Error(`--raftbench-profile ${profile.name} is unsafe (${profile.unsafeReasons.join('; ')}): etcd runs with fsync on, so the comparison needs a safe profile`);
       console.error(`bench:etcd: starting raftbench (${profile.name}), ${profile.cluster.nodes} node processes on 127.0.0.1…`);
-      raftbenchCluster = ProcessCluster.spawn({
-        profile: profile.sources[0]!,
-        nodes: profile.cluster.nodes,
-        basePort: 20_000 + Math.floor(Math.random() * (BASE_PORT_MAX - 20_000)),
-        dataDir: await mkdtemp(join(tmpdir(), 'raftbench-etcd-side-')),
-        log: () => undefined,
-      });
-      await raftbenchCluster.waitForLeader(30_000, controller.signal);
+      raftbenchCluster = await ProcessCluster.startOnSomePorts(
+        {
+          profile: profile.sources[0]!,
+          nodes: profile.cluster.nodes,
+          dataDir: (raftbenchDataDir = await mkdtemp(join(tmpdir(), 'raftbench-etcd-side-'))),
+          // Node logs only when asked (RAFTBENCH_NODE_LOG=1).
+          log: process.env['RAFTBENCH_NODE_LOG'] === undefined ? () => undefined : (line) => process.stderr.write(`${line}\n`),
+        },
+        30_000,
+        3,
+        controller.signal,
+      );
       raftbenchGiven = raftbenchCluster.nodes.map((node) => `http://${node.http}`);
       raftbenchDescription = `${options.raftbenchName}, profile ${profile.name}: ${profile.cluster.nodes} \`raftbench node\` processes on 127.0.0.1 (TCP between them, HTTP API), started by this script`;
     }
@@ -218,10 +223,8 @@ async function main(argv: string[]): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await cluster?.stop();
-    if (raftbenchCluster !== null) {
-      await raftbenchCluster.stop();
-      await rm(raftbenchCluster.dataDir, { recursive: true, force: true });
-    }
+    await raftbenchCluster?.stop();
+    if (raftbenchDataDir !== null) await rm(raftbenchDataDir, { recursive: true, force: true });
   }
   const interrupted = controller.signal.aborted;
   mkdirSync(dirname(reportPath), { recursive: true });

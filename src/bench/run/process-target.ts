@@ -6,7 +6,7 @@
 
 import type { NodeCountersSnapshot } from '../../server/node.js';
 import type { ResolvedProfile } from '../../server/profile.js';
-import { BASE_PORT_MAX, ProcessCluster } from '../../server/process-cluster.js';
+import { ProcessCluster } from '../../server/process-cluster.js';
 import type { KvTarget, OperationOutcome } from '../drive/target.js';
 import type { KeySpace, Operation } from '../workload/index.js';
 import { BinaryTarget } from './binary-target.js';
@@ -22,7 +22,6 @@ export interface ProcessTargetOptions {
   readonly log?: (line: string) => void;
 }
 
-const START_ATTEMPTS = 3;
 const LEADER_WAIT_MS = 30_000;
 
 export class ProcessTarget implements KvTarget<Operation> {
@@ -40,34 +39,25 @@ export class ProcessTarget implements KvTarget<Operation> {
     this.binary.keySpace = keySpace;
   }
 
-  /**
-   * Starts the node processes on a random port range (another attempt on another range if a node
-   * exits before the cluster is ready, e.g. a port in use) and connects the binary clients.
-   */
+  /** Starts the node processes (on a free port range: ProcessCluster.startOnSomePorts) and connects the binary clients. */
   static async start(options: ProcessTargetOptions): Promise<ProcessTarget> {
     const profileFile = options.profile.sources[0];
     if (profileFile === undefined) throw new Error(`profile ${options.profile.name}: a process cluster needs the profile's file`);
     const log = options.log ?? (process.env['RAFTBENCH_NODE_LOG'] === undefined ? () => undefined : (line: string) => process.stderr.write(`${line}\n`));
-    let lastError: unknown = null;
-    for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
-      const basePort = 20_000 + Math.floor(Math.random() * (BASE_PORT_MAX - 20_000));
-      const cluster = ProcessCluster.spawn({ profile: profileFile, nodes: options.profile.cluster.nodes, basePort, dataDir: `${options.dataDir}/try-${attempt}`, log });
-      try {
-        await cluster.waitForLeader(LEADER_WAIT_MS);
-        const binary = await BinaryTarget.connect({
-          addresses: cluster.nodes.map((node) => node.binary),
-          clients: options.clients,
-          readMode: options.profile.reads.mode,
-          requestTimeoutMs: options.requestTimeoutMs,
-          seed: options.seed,
-        });
-        return new ProcessTarget(cluster, binary, options.profile);
-      } catch (error) {
-        lastError = error;
-        await cluster.stop();
-      }
+    const cluster = await ProcessCluster.startOnSomePorts({ profile: profileFile, nodes: options.profile.cluster.nodes, dataDir: options.dataDir, log }, LEADER_WAIT_MS);
+    try {
+      const binary = await BinaryTarget.connect({
+        addresses: cluster.nodes.map((node) => node.binary),
+        clients: options.clients,
+        readMode: options.profile.reads.mode,
+        requestTimeoutMs: options.requestTimeoutMs,
+        seed: options.seed,
+      });
+      return new ProcessTarget(cluster, binary, options.profile);
+    } catch (error) {
+      await cluster.stop();
+      throw error;
     }
-    throw new Error(`a ${options.profile.cluster.nodes}-process cluster of ${options.profile.name} did not start in ${START_ATTEMPTS} attempts: ${lastError instanceof Error ? lastError.message : String(lastError)}`);
   }
 
   describe(): string {
