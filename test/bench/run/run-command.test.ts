@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { loadRunFile } from '../../../src/bench/results/load.js';
 import { runCli } from '../cli-process.js';
@@ -44,6 +45,26 @@ test('raftbench run: two profiles × one workload × 2 repetitions, interleaved;
     assert.match(result.stdout, /all-on/);
     assert.match(result.stdout, /p99/);
     assert.ok(existsSync(join(dir, 'run.html')), 'the report with charts is written beside the results file');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('raftbench run: a profile with layout "processes" runs as node processes over TCP, driven over the binary protocol, and leaves none behind', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'raftbench-run-test-'));
+  try {
+    const out = join(dir, 'run.json');
+    const result = await runCli(['run', '--profiles', 'baseline-processes', '--workloads', 'write-only', '--repetitions', '1', '--out', out, ...SHORT, '--duration', '1.5'], 120_000);
+    assert.equal(result.code, 0, result.stderr);
+    const [cell] = loadRunFile(out).cells;
+    assert.ok(cell !== undefined);
+    assert.equal(cell.target.kind, 'processes');
+    assert.ok(cell.total.count > 0 && cell.total.errorCount === 0, JSON.stringify(cell.total.errors));
+    assert.equal(cell.load.records, 40);
+    // Counters come from the node processes over the protocol: one sync per entry on each of 3 nodes.
+    assert.ok((cell.costs?.perOperation.fsyncs ?? 0) >= 2.5, `fsyncs/op ${cell.costs?.perOperation.fsyncs}`);
+    const nodes = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((line) => line.includes('main.js node') && line.includes('baseline-processes.json'));
+    assert.deepEqual(nodes, [], 'no node process outlives the run');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
