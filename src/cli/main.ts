@@ -12,6 +12,7 @@ Commands:
   sim        run the deterministic cluster simulation over many seeds (raftbench sim --help)
   report     report run files: every profile against the baseline (raftbench report --help)
   compare    compare run files: each profile across files, old → new (raftbench compare --help)
+  gate       the regression gate: exact counters vs the baseline, timing A/B vs --base (raftbench gate --help)
   help       show this text
 
 Run 'raftbench <command> --help' for a command's options.`;
@@ -24,6 +25,7 @@ const commands: Record<string, () => Promise<Command>> = {
   sim: async () => (await import('../sim/cli.js')).simCommand,
   report: async () => (await import('./report-command.js')).reportCommand,
   compare: async () => (await import('./compare-command.js')).compareCommand,
+  gate: async () => (await import('../bench/gate/command.js')).gateCommand,
 };
 
 async function main(argv: string[]): Promise<number> {
