@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { compileSources } from './patched-tree.js';
 
 export interface BaseTree {
   readonly dir: string;
@@ -78,8 +79,7 @@ export async function prepareBaseTree(headDir: string, ref: string, log: (line: 
   }
 
   log(`gate: compiling the base (src/ only)`);
-  await writeFile(join(dir, 'tsconfig.gate.json'), `${JSON.stringify({ extends: './tsconfig.json', include: ['src/**/*.ts'], compilerOptions: { incremental: false, sourceMap: false } })}\n`);
-  run(process.execPath, [join(dir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.gate.json'], dir);
+  await compileSources(dir, dir);
   await writeFile(marker, `${sha}\n`);
   return { dir, sha, reused: false, nodeModules };
 }

@@ -6,11 +6,11 @@
 import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
-import { isAbsolute, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, integerOption, parseOptions } from '../../cli/options.js';
 import { BASELINE_PATH_DEFAULT, baselineOf, BaselineError, compareCounters, COUNTER_TOLERANCE_PERCENT_DEFAULT, loadBaseline, saveBaseline } from './baseline.js';
-import { BaseRefError, prepareBaseTree } from './base-tree.js';
+import { BaseRefError, prepareBaseTree, resolveCommit } from './base-tree.js';
 import { COUNTER_CONFIGURATIONS, measureAllCounters } from './counters.js';
 import { gatePasses, renderSummary, type GateReport } from './summary.js';
 import {
@@ -27,7 +27,7 @@ interface GateOptions {
   base?: string;
   countersOnly?: boolean;
   updateBaseline?: boolean;
-  baseline: string;
+  baseline?: string;
   summary?: string;
   json?: string;
   counterTolerancePercent: number;
@@ -71,7 +71,7 @@ export async function gateCommand(argv: string[]): Promise<number> {
     .option('--base <ref>', 'git ref of the base commit for the timing leg (e.g. origin/main); without it only the counters run')
     .option('--counters-only', 'run only the counters leg (fast; what the test suite runs)')
     .option('--update-baseline', 'measure the counters and rewrite the baseline file, then exit')
-    .option('--baseline <file>', 'the counters baseline', BASELINE_PATH_DEFAULT)
+    .option('--baseline <file>', `the counters baseline (default: ${BASELINE_PATH_DEFAULT} in the package)`)
     .option('--summary <file>', 'also write the Markdown summary to this file')
     .option('--json <file>', 'write the verdicts and figures as JSON to this file')
     .option('--counter-tolerance-percent <x>', 'relative tolerance of each counter', numberOption('--counter-tolerance-percent', 0, 100), COUNTER_TOLERANCE_PERCENT_DEFAULT)
@@ -92,8 +92,18 @@ export async function gateCommand(argv: string[]): Promise<number> {
     console.error(`${name}: --counters-only and --base exclude each other (the timing leg is what --base asks for)`);
     return 2;
   }
+  if (options.base !== undefined) {
+    // A ref that names no commit is the caller's mistake: say so before spending a minute.
+    try {
+      resolveCommit(HEAD_DIR, options.base);
+    } catch (error) {
+      if (!(error instanceof BaseRefError)) throw error;
+      console.error(`${name}: ${error.message}`);
+      return 2;
+    }
+  }
   const log = options.quiet === true ? (): void => {} : (line: string): void => console.error(line);
-  const baselinePath = isAbsolute(options.baseline) ? options.baseline : resolve(HEAD_DIR, options.baseline);
+  const baselinePath = options.baseline === undefined ? join(HEAD_DIR, BASELINE_PATH_DEFAULT) : resolve(options.baseline);
   const loadStart = loadavg();
 
   log('gate: counters (deterministic simulation)…');
@@ -126,10 +136,6 @@ export async function gateCommand(argv: string[]): Promise<number> {
       );
       timingSkipped = null;
     } catch (error) {
-      if (error instanceof BaseRefError) {
-        console.error(`${name}: ${error.message}`);
-        return 2;
-      }
       // The gate cannot say the head is not slower: that is a failure, with the reason.
       console.error(`${name}: the timing leg could not run: ${error instanceof Error ? error.message : String(error)}`);
       return 1;
