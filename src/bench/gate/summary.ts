@@ -62,7 +62,7 @@ function timingSection(verdict: TimingVerdict, baseRef: string | null, baseSha: 
   lines.push(
     '',
     `Base \`${baseRef ?? '?'}\` (${baseSha?.slice(0, 12) ?? '?'}) against the head, ${options.processes} processes × ${options.rounds} rounds, interleaved (A B A B …, alternate processes start with the head); ` +
-      `${comparison.test.n1} + ${comparison.test.n2} samples; red only when the test is significant at p < ${options.alpha} and the interval's low end is above 1 + floor. ${(verdict.elapsedMs / 1000).toFixed(0)} s.`,
+      `${comparison.test.n1} + ${comparison.test.n2} samples; red only when the head is significantly slower (p < ${options.alpha}), the interval lies above ×1 and the median ratio above 1 + floor. ${(verdict.elapsedMs / 1000).toFixed(0)} s.`,
   );
   for (const warning of comparison.warnings) lines.push('', `⚠ ${warning}`);
   return lines;
