@@ -9,7 +9,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { cp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 export interface PatchedTreeOptions {
@@ -21,8 +21,8 @@ export interface PatchedTreeOptions {
 
 const COMMAND_TIMEOUT_MS = 10 * 60_000;
 
-function run(command: string, args: readonly string[], cwd: string): void {
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', timeout: COMMAND_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 });
+function run(command: string, args: readonly string[], cwd: string, env: Record<string, string> = {}): void {
+  const result = spawnSync(command, args, { cwd, encoding: 'utf8', timeout: COMMAND_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env } });
   if (result.error !== undefined) throw new Error(`${command} ${args.join(' ')} (in ${cwd}): ${result.error.message}`);
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} (in ${cwd}) exited with ${result.status ?? result.signal}: ${(result.stderr || result.stdout).trim().slice(-2000)}`);
 }
@@ -49,11 +49,18 @@ export async function preparePatchedTree(options: PatchedTreeOptions): Promise<s
     await cp(join(headDir, 'dist', 'src'), join(dir, 'dist', 'src'), { recursive: true });
     for (const file of ['tsconfig.json', 'package.json']) await cp(join(headDir, file), join(dir, file));
   }
-  // `git apply` works outside a repository too (as a plain patch tool).
-  run('git', ['apply', '--whitespace=nowarn', patchPath], dir);
+  // `git apply` works outside a repository too (as a plain patch tool) — but inside one (a copy
+  // under .gate/) it would patch nothing outside the subdirectory it runs in, silently; the
+  // ceiling stops it from looking above `dir`. Then check that every file changed.
+  const sources = await patchedSources(patchPath);
+  const before = await Promise.all(sources.map((file) => readFile(join(dir, file), 'utf8')));
+  run('git', ['apply', '--whitespace=nowarn', patchPath], dir, { GIT_CEILING_DIRECTORIES: dirname(dir) });
+  for (const [k, file] of sources.entries()) {
+    if ((await readFile(join(dir, file), 'utf8')) === before[k]) throw new Error(`${patchPath}: applied in ${dir}, but ${file} did not change`);
+  }
   await symlink(join(headDir, 'node_modules'), join(dir, 'node_modules'), 'dir');
   if (options.how === 'worktree') await compileSources(dir, headDir);
-  else await transpileFiles(dir, headDir, await patchedSources(patchPath));
+  else await transpileFiles(dir, headDir, sources);
   return dir;
 }
 
