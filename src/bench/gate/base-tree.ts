@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { runOrThrow } from './shell.js';
 import { compileSources } from './patched-tree.js';
 
 export interface BaseTree {
@@ -24,16 +25,6 @@ export class BaseRefError extends Error {
 }
 
 const BUILT_MARKER = '.gate-built';
-const COMMAND_TIMEOUT_MS = 10 * 60_000;
-
-function run(command: string, args: readonly string[], cwd: string): string {
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', timeout: COMMAND_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 });
-  if (result.error !== undefined) throw new Error(`${command} ${args.join(' ')} (in ${cwd}): ${result.error.message}`);
-  if (result.status !== 0) {
-    throw new Error(`${command} ${args.join(' ')} (in ${cwd}) exited with ${result.status ?? result.signal}: ${(result.stderr || result.stdout).trim().slice(-2000)}`);
-  }
-  return result.stdout;
-}
 
 /** The commit `ref` names in the repository at `headDir`. */
 export function resolveCommit(headDir: string, ref: string): string {
@@ -65,8 +56,8 @@ export async function prepareBaseTree(headDir: string, ref: string, log: (line: 
     spawnSync('git', ['worktree', 'remove', '--force', dir], { cwd: headDir, timeout: 60_000 });
     await rm(dir, { recursive: true, force: true });
   }
-  run('git', ['worktree', 'prune'], headDir);
-  run('git', ['worktree', 'add', '--detach', '--force', dir, sha], headDir);
+  runOrThrow('git', ['worktree', 'prune'], headDir);
+  runOrThrow('git', ['worktree', 'add', '--detach', '--force', dir, sha], headDir);
 
   let nodeModules: BaseTree['nodeModules'];
   if ((await sameLockFile(headDir, dir)) && existsSync(join(headDir, 'node_modules'))) {
@@ -74,7 +65,7 @@ export async function prepareBaseTree(headDir: string, ref: string, log: (line: 
     nodeModules = 'symlink';
   } else {
     log('gate: package-lock.json differs from the head: npm ci in the base tree');
-    run('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund'], dir);
+    runOrThrow('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund'], dir);
     nodeModules = 'npm ci';
   }
 

@@ -106,21 +106,23 @@ export async function gateCommand(argv: string[]): Promise<number> {
   const baselinePath = options.baseline === undefined ? join(HEAD_DIR, BASELINE_PATH_DEFAULT) : resolve(options.baseline);
   const loadStart = loadavg();
 
-  log('gate: counters (deterministic simulation)…');
-  const measured = await measureAllCounters(COUNTER_CONFIGURATIONS);
   if (options.updateBaseline === true) {
+    log('gate: counters (deterministic simulation)…');
+    const measured = await measureAllCounters(COUNTER_CONFIGURATIONS);
     await saveBaseline(baselinePath, baselineOf(measured, Object.fromEntries(COUNTER_CONFIGURATIONS.map((c) => [c.name, c.description]))));
     console.log(`${name}: wrote ${baselinePath} (${Object.keys(measured).length} configurations); commit it with the change that moved the counters`);
     return 0;
   }
-  let counters;
+  let baseline;
   try {
-    counters = compareCounters(await loadBaseline(baselinePath), measured, options.counterTolerancePercent);
+    baseline = await loadBaseline(baselinePath);
   } catch (error) {
     if (!(error instanceof BaselineError)) throw error;
     console.error(`${name}: ${error.message}`);
     return 1;
   }
+  log('gate: counters (deterministic simulation)…');
+  const counters = compareCounters(baseline, await measureAllCounters(COUNTER_CONFIGURATIONS), options.counterTolerancePercent);
 
   let timing: TimingVerdict | null = null;
   let timingSkipped: string | null = options.countersOnly === true ? '--counters-only' : 'no --base given';

@@ -10,6 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { cp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { runOrThrow } from './shell.js';
 import { pathToFileURL } from 'node:url';
 
 export interface PatchedTreeOptions {
@@ -19,13 +20,6 @@ export interface PatchedTreeOptions {
   readonly how: 'copy' | 'worktree';
 }
 
-const COMMAND_TIMEOUT_MS = 10 * 60_000;
-
-function run(command: string, args: readonly string[], cwd: string, env: Record<string, string> = {}): void {
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', timeout: COMMAND_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env } });
-  if (result.error !== undefined) throw new Error(`${command} ${args.join(' ')} (in ${cwd}): ${result.error.message}`);
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} (in ${cwd}) exited with ${result.status ?? result.signal}: ${(result.stderr || result.stdout).trim().slice(-2000)}`);
-}
 
 /**
  * Compiles src/ of `dir` with the TypeScript in `toolsDir`/node_modules (tsconfig.gate.json: src
@@ -35,14 +29,14 @@ function run(command: string, args: readonly string[], cwd: string, env: Record<
  */
 export async function compileSources(dir: string, toolsDir: string): Promise<void> {
   await writeFile(join(dir, 'tsconfig.gate.json'), `${JSON.stringify({ extends: './tsconfig.json', include: ['src/**/*.ts'], compilerOptions: { incremental: false, sourceMap: false } })}\n`);
-  run(process.execPath, [join(toolsDir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.gate.json', '--noCheck'], dir);
+  runOrThrow(process.execPath, [join(toolsDir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.gate.json', '--noCheck'], dir);
 }
 
 export async function preparePatchedTree(options: PatchedTreeOptions): Promise<string> {
   const { headDir, patchPath, dir } = options;
   await removePatchedTree(headDir, dir);
   if (options.how === 'worktree') {
-    run('git', ['worktree', 'add', '--detach', '--force', dir, 'HEAD'], headDir);
+    runOrThrow('git', ['worktree', 'add', '--detach', '--force', dir, 'HEAD'], headDir);
   } else {
     await mkdir(dir, { recursive: true });
     await cp(join(headDir, 'src'), join(dir, 'src'), { recursive: true });
@@ -54,7 +48,7 @@ export async function preparePatchedTree(options: PatchedTreeOptions): Promise<s
   // ceiling stops it from looking above `dir`. Then check that every file changed.
   const sources = await patchedSources(patchPath);
   const before = await Promise.all(sources.map((file) => readFile(join(dir, file), 'utf8')));
-  run('git', ['apply', '--whitespace=nowarn', patchPath], dir, { GIT_CEILING_DIRECTORIES: dirname(dir) });
+  runOrThrow('git', ['apply', '--whitespace=nowarn', patchPath], dir, { GIT_CEILING_DIRECTORIES: dirname(dir) });
   for (const [k, file] of sources.entries()) {
     if ((await readFile(join(dir, file), 'utf8')) === before[k]) throw new Error(`${patchPath}: applied in ${dir}, but ${file} did not change`);
   }
