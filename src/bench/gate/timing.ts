@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { compareSamples, type Comparison } from '../stats/compare.js';
 import type { TimingWorkerOutput } from './timing-worker.js';
 
-export const TIMING_FLOOR_PERCENT_DEFAULT = 10;
+export const TIMING_FLOOR_PERCENT_DEFAULT = 5;
 export const TIMING_ALPHA_DEFAULT = 0.01;
 export const TIMING_PROCESSES_DEFAULT = 3;
 export const TIMING_ROUNDS_DEFAULT = 100;
