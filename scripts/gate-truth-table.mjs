@@ -11,19 +11,20 @@
 // The patches are applied only in those trees, never here. Build first (npm run build) and run
 // on a clean tree: 'unchanged' is this working tree against HEAD.
 //
-// Usage: node scripts/gate-truth-table.mjs [--runs N] [--cases unchanged,slow,fsync] [--keep]
+// Usage: node scripts/gate-truth-table.mjs [--runs N] [--cases unchanged,slow,fsync] [--slow-patch FILE] [--keep]
+//        (--slow-patch: another planted slowdown for 'slow', e.g. mutations/gate-apply-slowdown-15.patch)
 //        (any other arguments after -- go to every timing gate, e.g. -- --processes 2)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CASES = ['unchanged', 'slow', 'fsync'];
 
 function usage(message) {
-  console.error(`gate-truth-table: ${message}\nusage: node scripts/gate-truth-table.mjs [--runs N (1..1000)] [--cases ${CASES.join(',')}] [--keep] [-- gate options]`);
+  console.error(`gate-truth-table: ${message}\nusage: node scripts/gate-truth-table.mjs [--runs N (1..1000)] [--cases ${CASES.join(',')}] [--slow-patch FILE] [--keep] [-- gate options]`);
   process.exit(2);
 }
 
@@ -34,6 +35,7 @@ const gateExtra = dashes < 0 ? [] : argv.slice(dashes + 1);
 let runs = 20;
 let cases = CASES;
 let keep = false;
+let slowPatch = join(ROOT, 'mutations', 'gate-apply-slowdown-20.patch');
 for (let k = 0; k < own.length; k++) {
   const arg = own[k];
   if (arg === '--runs') {
@@ -42,6 +44,10 @@ for (let k = 0; k < own.length; k++) {
   } else if (arg === '--cases') {
     cases = (own[++k] ?? '').split(',');
     for (const name of cases) if (!CASES.includes(name)) usage(`unknown case '${name}' in --cases`);
+  } else if (arg === '--slow-patch') {
+    slowPatch = own[++k] ?? usage('--slow-patch needs a file');
+    if (!existsSync(slowPatch)) usage(`--slow-patch: no such file '${slowPatch}'`);
+    slowPatch = resolve(slowPatch);
   } else if (arg === '--keep') keep = true;
   else usage(`unknown argument '${arg}'`);
 }
@@ -59,8 +65,8 @@ const trees = { unchanged: ROOT };
 const loadStart = loadavg();
 const started = Date.now();
 if (cases.includes('slow')) {
-  console.error('gate-truth-table: preparing the slow tree (worktree of HEAD + gate-apply-slowdown-20.patch, compiled)…');
-  trees.slow = await preparePatchedTree({ headDir: ROOT, patchPath: join(ROOT, 'mutations', 'gate-apply-slowdown-20.patch'), dir: join(work, 'slow'), how: 'worktree' });
+  console.error(`gate-truth-table: preparing the slow tree (worktree of HEAD + ${basename(slowPatch)}, compiled)…`);
+  trees.slow = await preparePatchedTree({ headDir: ROOT, patchPath: slowPatch, dir: join(work, 'slow'), how: 'worktree' });
 }
 if (cases.includes('fsync')) {
   console.error('gate-truth-table: preparing the fsync tree (copy + gate-extra-fsync-per-write.patch)…');
@@ -142,6 +148,7 @@ const loadEnd = loadavg();
 lines.push(
   '',
   `Machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}); load average ${loadStart.map((x) => x.toFixed(2)).join(' ')} at the start, ${loadEnd.map((x) => x.toFixed(2)).join(' ')} at the end; ${((Date.now() - started) / 60_000).toFixed(1)} min in all.` +
+    (cases.includes('slow') ? ` Planted slowdown: ${basename(slowPatch)}.` : '') +
     (gateExtra.length === 0 ? '' : ` Timing gates ran with: ${gateExtra.join(' ')}.`),
 );
 const markdown = lines.join('\n');

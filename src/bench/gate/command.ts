@@ -75,7 +75,7 @@ export async function gateCommand(argv: string[]): Promise<number> {
     .option('--summary <file>', 'also write the Markdown summary to this file')
     .option('--json <file>', 'write the verdicts and figures as JSON to this file')
     .option('--counter-tolerance-percent <x>', 'relative tolerance of each counter', numberOption('--counter-tolerance-percent', 0, 100), COUNTER_TOLERANCE_PERCENT_DEFAULT)
-    .option('--floor-percent <x>', 'noise floor: a slowdown must be confidently larger than this to fail', numberOption('--floor-percent', 0, 1000), TIMING_FLOOR_PERCENT_DEFAULT)
+    .option('--floor-percent <x>', 'noise floor, percent: a significant slowdown fails only when its median ratio exceeds 1 + floor', numberOption('--floor-percent', 0, 1000), TIMING_FLOOR_PERCENT_DEFAULT)
     .option('--alpha <p>', 'significance level of the Mann–Whitney test', numberOption('--alpha', 0, 0.5, true), TIMING_ALPHA_DEFAULT)
     .option('--processes <n>', 'timing: worker processes, each running base and head interleaved', integerOption('--processes', 1, 100), TIMING_PROCESSES_DEFAULT)
     .option('--rounds <n>', 'timing: rounds per process (one repetition of each side per round)', integerOption('--rounds', 2, 1000), TIMING_ROUNDS_DEFAULT)
