@@ -7,7 +7,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runOrThrow } from './shell.js';
 import { compileSources } from './patched-tree.js';
@@ -52,9 +52,11 @@ export async function prepareBaseTree(headDir: string, ref: string, log: (line: 
 
   log(`gate: checking out ${ref} (${sha.slice(0, 12)}) in ${dir}`);
   await mkdir(join(headDir, '.gate'), { recursive: true });
-  if (existsSync(dir)) {
-    spawnSync('git', ['worktree', 'remove', '--force', dir], { cwd: headDir, timeout: 60_000 });
-    await rm(dir, { recursive: true, force: true });
+  // One base tree at a time: the ones of earlier bases (and a half-built one of this) go.
+  for (const name of await readdir(join(headDir, '.gate'))) {
+    if (!name.startsWith('base-')) continue;
+    spawnSync('git', ['worktree', 'remove', '--force', join(headDir, '.gate', name)], { cwd: headDir, timeout: 60_000 });
+    await rm(join(headDir, '.gate', name), { recursive: true, force: true });
   }
   runOrThrow('git', ['worktree', 'prune'], headDir);
   runOrThrow('git', ['worktree', 'add', '--detach', '--force', dir, sha], headDir);
