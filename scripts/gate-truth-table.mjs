@@ -12,7 +12,7 @@
 // on a clean tree: 'unchanged' is this working tree against HEAD.
 //
 // Usage: node scripts/gate-truth-table.mjs [--runs N] [--cases unchanged,slow,fsync] [--slow-patch FILE] [--keep]
-//        (--slow-patch: another planted slowdown for 'slow', e.g. mutations/gate-apply-slowdown-15.patch)
+//        (--slow-patch: another planted slowdown for 'slow', e.g. mutations/gate-apply-slowdown-30.patch)
 //        (any other arguments after -- go to every timing gate, e.g. -- --processes 2)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
