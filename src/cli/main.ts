@@ -15,6 +15,7 @@ Commands:
   profile    one profile × workload under clinic or --cpu-prof: reports and the top hotspots (npm run profile)
   node       run one node process of a cluster over TCP (raftbench node --help)
   cluster    start N node processes on 127.0.0.1 and wait for a leader (raftbench cluster --help)
+  gate       the regression gate: exact counters vs the baseline, timing A/B vs --base (raftbench gate --help)
   help       show this text
 
 Run 'raftbench <command> --help' for a command's options.`;
@@ -30,6 +31,7 @@ const commands: Record<string, () => Promise<Command>> = {
   profile: async () => (await import('./profile-command.js')).profileCommand,
   node: async () => (await import('./node-command.js')).nodeCommand,
   cluster: async () => (await import('./cluster-command.js')).clusterCommand,
+  gate: async () => (await import('../bench/gate/command.js')).gateCommand,
 };
 
 async function main(argv: string[]): Promise<number> {
