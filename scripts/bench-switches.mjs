@@ -6,7 +6,7 @@
 // throughput and latency over the repetitions, the ratio each target is about, and whether the
 // target was met on this machine.
 //
-// Usage: npm run bench:switches [-- --repetitions N --duration S --quick]
+// Usage: npm run bench:switches [-- --repetitions N --duration S --records N --quick]
 //   --quick: 2 repetitions of 3 s (a smoke run, not numbers to quote)
 
 import { spawnSync } from 'node:child_process';
@@ -34,6 +34,9 @@ const quick = flag('--quick');
 const repetitions = option('--repetitions', quick ? 2 : 3);
 const duration = option('--duration', quick ? 3 : 10);
 const warmup = quick ? 1 : 2;
+// Records loaded per cell: the load phase runs under each profile, and the baseline loads at a
+// few thousand writes/s, so 10 000 records would cost more than the measurement itself.
+const records = option('--records', 2000);
 
 /** One `raftbench run` per group; `metric` says what the group's target compares. */
 const GROUPS = [
@@ -60,7 +63,7 @@ for (const group of GROUPS) {
   console.error(`\n=== ${group.id}: ${group.profiles.join(', ')} on ${group.workload}, ${group.concurrency} clients, ${repetitions} × ${duration} s`);
   const run = spawnSync(
     process.execPath,
-    ['dist/src/cli/main.js', 'run', '--profiles', group.profiles.join(','), '--workloads', group.workload, '--repetitions', String(repetitions), '--duration', String(duration), '--warmup', String(warmup), '--concurrency', String(group.concurrency), '--out', out],
+    ['dist/src/cli/main.js', 'run', '--profiles', group.profiles.join(','), '--workloads', group.workload, '--repetitions', String(repetitions), '--duration', String(duration), '--warmup', String(warmup), '--concurrency', String(group.concurrency), '--records', String(records), '--out', out],
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );
   if (run.status !== 0) {
@@ -100,7 +103,7 @@ const fmt = (value, digits = 0) => value.toLocaleString('en-US', { maximumFracti
 lines.push(`# Switches benchmark, ${new Date().toISOString()}`);
 lines.push('');
 lines.push(`Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${fmt(totalmem() / 2 ** 30, 1)} GiB, load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}; Node ${process.version}.`);
-lines.push(`Each cell: ${repetitions} runs of ${duration} s after ${warmup} s warm-up, profiles interleaved; medians over the runs. Embedded 3-node cluster, real fsync, 256 B text-like values.`);
+lines.push(`Each cell: ${repetitions} runs of ${duration} s after ${warmup} s warm-up and a load phase of ${records} records, profiles interleaved; medians over the runs. Embedded 3-node cluster, real fsync, 256 B text-like values.`);
 lines.push('');
 for (const group of GROUPS) {
   const summary = summarize(group.id);
