@@ -6,7 +6,7 @@
 // throughput and latency over the repetitions, the ratio each target is about, and whether the
 // target was met on this machine.
 //
-// Usage: npm run bench:switches [-- --repetitions N --duration S --records N --quick]
+// Usage: npm run bench:switches [-- --repetitions N --duration S --records N --groups a,b --quick]
 //   --quick: 2 repetitions of 3 s (a smoke run, not numbers to quote)
 
 import { spawnSync } from 'node:child_process';
@@ -49,6 +49,17 @@ const GROUPS = [
   { id: 'codecs', workload: 'writes-256', concurrency: 256, profiles: ['all-on-uncompressed', 'all-on-lz4', 'all-on-zstd-snapshots'] },
 ];
 
+const groupsAt = args.indexOf('--groups');
+const chosen = groupsAt < 0 ? null : (args[groupsAt + 1] ?? '').split(',').filter((name) => name !== '');
+if (chosen !== null) {
+  const unknown = chosen.filter((name) => !GROUPS.some((group) => group.id === name));
+  if (unknown.length > 0 || chosen.length === 0) {
+    console.error(`bench-switches: --groups takes some of ${GROUPS.map((group) => group.id).join(', ')}; got '${args[groupsAt + 1] ?? ''}'`);
+    process.exit(2);
+  }
+}
+const selected = GROUPS.filter((group) => chosen === null || chosen.includes(group.id));
+
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = sorted.length >> 1;
@@ -58,7 +69,7 @@ const median = (values) => {
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 mkdirSync('results', { recursive: true });
 const results = new Map();
-for (const group of GROUPS) {
+for (const group of selected) {
   const out = join('results', `switches-${group.id}-${stamp}.json`);
   console.error(`\n=== ${group.id}: ${group.profiles.join(', ')} on ${group.workload}, ${group.concurrency} clients, ${repetitions} × ${duration} s`);
   const run = spawnSync(
@@ -105,7 +116,7 @@ lines.push('');
 lines.push(`Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${fmt(totalmem() / 2 ** 30, 1)} GiB, load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}; Node ${process.version}.`);
 lines.push(`Each cell: ${repetitions} runs of ${duration} s after ${warmup} s warm-up and a load phase of ${records} records, profiles interleaved; medians over the runs. Embedded 3-node cluster, real fsync, 256 B text-like values.`);
 lines.push('');
-for (const group of GROUPS) {
+for (const group of selected) {
   const summary = summarize(group.id);
   lines.push(`## ${group.id} (${group.workload}, ${group.concurrency} clients)`);
   lines.push('');
@@ -117,22 +128,25 @@ for (const group of GROUPS) {
   lines.push('');
 }
 
-const get = (groupId, profile) => summarize(groupId).get(profile);
+const get = (groupId, profile) => (results.has(groupId) ? summarize(groupId).get(profile) : undefined);
 const targets = [];
-const target = (name, ratio, goal) => targets.push(`| ${name} | ${fmt(ratio, 2)}× | ≥ ${goal}× | ${ratio >= goal ? 'met' : 'MISSED'} |`);
+const target = (name, ratio, goal) => {
+  if (Number.isFinite(ratio)) targets.push(`| ${name} | ${fmt(ratio, 2)}× | ≥ ${goal}× | ${ratio >= goal ? 'met' : 'MISSED'} |`);
+};
 for (const concurrency of [64, 256]) {
   const writes = `writes-${concurrency}`;
-  targets.push(`| all-on durable writes/s, ${concurrency} clients | ${fmt(get(writes, 'all-on').opsPerSecond)} | ≥ 100 000 | ${get(writes, 'all-on').opsPerSecond >= 100_000 ? 'met' : 'MISSED'} |`);
-  target(`group commit vs one fsync per entry (all-on vs all-on-fsync-always), ${concurrency} clients`, get(writes, 'all-on').opsPerSecond / get(writes, 'all-on-fsync-always').opsPerSecond, 10);
-  target(`fsync-batched alone vs baseline, ${concurrency} clients`, get(writes, 'fsync-batched').opsPerSecond / get(writes, 'baseline').opsPerSecond, 10);
+  const allOn = get(writes, 'all-on');
+  if (allOn !== undefined) targets.push(`| all-on durable writes/s, ${concurrency} clients | ${fmt(allOn.opsPerSecond)} | ≥ 100 000 | ${allOn.opsPerSecond >= 100_000 ? 'met' : 'MISSED'} |`);
+  target(`group commit vs one fsync per entry (all-on vs all-on-fsync-always), ${concurrency} clients`, get(writes, 'all-on')?.opsPerSecond / get(writes, 'all-on-fsync-always')?.opsPerSecond, 10);
+  target(`fsync-batched alone vs baseline, ${concurrency} clients`, get(writes, 'fsync-batched')?.opsPerSecond / get(writes, 'baseline')?.opsPerSecond, 10);
   const reads = `reads-${concurrency}`;
-  target(`lease vs ReadIndex reads/s, ${concurrency} clients`, get(reads, 'all-on').readsPerSecond / get(reads, 'all-on-reads-read-index').readsPerSecond, 3);
-  target(`ReadIndex vs log reads/s, ${concurrency} clients`, get(reads, 'all-on-reads-read-index').readsPerSecond / get(reads, 'all-on-reads-log').readsPerSecond, 3);
+  target(`lease vs ReadIndex reads/s, ${concurrency} clients`, get(reads, 'all-on')?.readsPerSecond / get(reads, 'all-on-reads-read-index')?.readsPerSecond, 3);
+  target(`ReadIndex vs log reads/s, ${concurrency} clients`, get(reads, 'all-on-reads-read-index')?.readsPerSecond / get(reads, 'all-on-reads-log')?.readsPerSecond, 3);
 }
-target('pipelining vs stop-and-wait at 1 ms RTT', get('rtt-1ms', 'rtt1ms-pipelined').opsPerSecond / get('rtt-1ms', 'rtt1ms-stop-and-wait').opsPerSecond, 2);
-target('rwlock vs mutex, reads/s under writes', get('locks', 'all-on').readsPerSecond / get('locks', 'all-on-mutex').readsPerSecond, 1);
-target('LZ4 log: raw / stored bytes', get('codecs', 'all-on-lz4').logRatio, 2);
-target('Zstd snapshots: raw / stored bytes', get('codecs', 'all-on-zstd-snapshots').snapshotRatio, 3);
+target('pipelining vs stop-and-wait at 1 ms RTT', get('rtt-1ms', 'rtt1ms-pipelined')?.opsPerSecond / get('rtt-1ms', 'rtt1ms-stop-and-wait')?.opsPerSecond, 2);
+target('rwlock vs mutex, reads/s under writes', get('locks', 'all-on')?.readsPerSecond / get('locks', 'all-on-mutex')?.readsPerSecond, 1);
+target('LZ4 log: raw / stored bytes', get('codecs', 'all-on-lz4')?.logRatio, 2);
+target('Zstd snapshots: raw / stored bytes', get('codecs', 'all-on-zstd-snapshots')?.snapshotRatio, 3);
 lines.push('## Targets');
 lines.push('');
 lines.push('| target | measured | goal | |');
