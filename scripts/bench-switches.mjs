@@ -46,6 +46,8 @@ const GROUPS = [
   { id: 'reads-256', workload: 'reads-256', concurrency: 256, profiles: ['all-on-reads-log', 'all-on-reads-read-index', 'all-on', 'all-on-reads-follower'] },
   { id: 'locks', workload: 'reads-under-writes', concurrency: 256, profiles: ['all-on-mutex', 'all-on'] },
   { id: 'rtt-1ms', workload: 'writes-256', concurrency: 64, profiles: ['rtt1ms-stop-and-wait', 'rtt1ms-pipelined'] },
+  { id: 'rtt-1ms-unbatched', workload: 'writes-256', concurrency: 64, profiles: ['rtt1ms-unbatched-stop-and-wait', 'rtt1ms-unbatched-pipelined'] },
+  { id: 'reads-rtt-1ms', workload: 'reads-256', concurrency: 64, profiles: ['rtt1ms-reads-log', 'rtt1ms-reads-read-index', 'rtt1ms-pipelined'] },
   { id: 'codecs', workload: 'writes-256', concurrency: 256, profiles: ['all-on-uncompressed', 'all-on-lz4', 'all-on-zstd-snapshots'] },
 ];
 
@@ -143,7 +145,10 @@ for (const concurrency of [64, 256]) {
   target(`lease vs ReadIndex reads/s, ${concurrency} clients`, get(reads, 'all-on')?.readsPerSecond / get(reads, 'all-on-reads-read-index')?.readsPerSecond, 3);
   target(`ReadIndex vs log reads/s, ${concurrency} clients`, get(reads, 'all-on-reads-read-index')?.readsPerSecond / get(reads, 'all-on-reads-log')?.readsPerSecond, 3);
 }
-target('pipelining vs stop-and-wait at 1 ms RTT', get('rtt-1ms', 'rtt1ms-pipelined')?.opsPerSecond / get('rtt-1ms', 'rtt1ms-stop-and-wait')?.opsPerSecond, 2);
+target('pipelining vs stop-and-wait at 1 ms RTT, everything else on', get('rtt-1ms', 'rtt1ms-pipelined')?.opsPerSecond / get('rtt-1ms', 'rtt1ms-stop-and-wait')?.opsPerSecond, 2);
+target('pipelining vs stop-and-wait at 1 ms RTT, batching off', get('rtt-1ms-unbatched', 'rtt1ms-unbatched-pipelined')?.opsPerSecond / get('rtt-1ms-unbatched', 'rtt1ms-unbatched-stop-and-wait')?.opsPerSecond, 2);
+target('lease vs ReadIndex reads/s at 1 ms RTT', get('reads-rtt-1ms', 'rtt1ms-pipelined')?.readsPerSecond / get('reads-rtt-1ms', 'rtt1ms-reads-read-index')?.readsPerSecond, 3);
+target('ReadIndex vs log reads/s at 1 ms RTT', get('reads-rtt-1ms', 'rtt1ms-reads-read-index')?.readsPerSecond / get('reads-rtt-1ms', 'rtt1ms-reads-log')?.readsPerSecond, 3);
 target('rwlock vs mutex, reads/s under writes', get('locks', 'all-on')?.readsPerSecond / get('locks', 'all-on-mutex')?.readsPerSecond, 1);
 target('LZ4 log: raw / stored bytes', get('codecs', 'all-on-lz4')?.logRatio, 2);
 target('Zstd snapshots: raw / stored bytes', get('codecs', 'all-on-zstd-snapshots')?.snapshotRatio, 3);
