@@ -3,6 +3,7 @@
 // twice, and after what delay (a short latency, or now and then a long one that reorders it
 // behind later messages). The cluster schedules the deliveries; this class holds no queue.
 
+import type { Message } from '../raft/types.js';
 import type { Prng } from '../random/prng.js';
 import type { NodeId } from '../raft/types.js';
 
@@ -44,6 +45,12 @@ export class SimNetwork {
   private readonly stride: number;
   readonly counters: NetworkCounters = { routed: 0, cut: 0, lost: 0, duplicated: 0, reordered: 0 };
   private delayUsMaxSeen = 0;
+  /**
+   * A scenario's message rewrite, applied at the sender: it returns the message to route (the
+   * same, or a changed copy) or null to lose it. Null (none) in random runs; a forced sequence
+   * (Figure 8) uses it to hold back exactly what would let the cluster avoid the sequence.
+   */
+  rewrite: ((message: Message) => Message | null) | null = null;
 
   constructor(
     private readonly prng: Prng,

@@ -39,6 +39,12 @@ export type Step =
   /** Cut the one-way link from → to (messages the other way still flow). */
   | { readonly do: 'cut'; readonly from: NodeRef; readonly to: NodeRef }
   | { readonly do: 'heal' }
+  /**
+   * While on, every AppendEntries arrives without the entries of its sender's current term (a
+   * suffix: terms never decrease along a log); one left with no entries still arrives, as a probe.
+   * Figure 8's forced sequence: only old-term entries move.
+   */
+  | { readonly do: 'strip-own-term-entries'; readonly on: boolean }
   | { readonly do: 'network'; readonly faults: Partial<NetworkFaults> }
   | { readonly do: 'crash'; readonly node: NodeRef | 'all' }
   /**
@@ -312,6 +318,11 @@ class ScenarioRun implements ScenarioView {
       case 'heal':
         this.isolated.clear();
         cluster.heal();
+        return;
+      case 'strip-own-term-entries':
+        cluster.network.rewrite = step.on
+          ? (message) => (message.type === 'AppendEntries' && message.entries.some((entry) => entry.term === message.term) ? { ...message, entries: message.entries.filter((entry) => entry.term !== message.term) } : message)
+          : null;
         return;
       case 'network':
         cluster.setNetworkFaults({ ...cluster.network.currentFaults, ...step.faults });

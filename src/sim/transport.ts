@@ -43,10 +43,17 @@ export class SimTransport implements Transport {
     this.wire.register(this.id, this, handler);
   }
 
-  send(message: Message): void {
+  send(sent: Message): void {
     if (this.dead) return;
-    this.count(message);
-    const copies = this.wire.network.route(message.from, message.to);
+    this.count(sent);
+    const network = this.wire.network;
+    const message = network.rewrite === null ? sent : network.rewrite(sent);
+    if (message === null) {
+      this.wire.sent(sent, 0);
+      this.messagesDropped += 1;
+      return;
+    }
+    const copies = network.route(message.from, message.to);
     this.wire.sent(message, copies.length);
     if (copies.length === 0) this.messagesDropped += 1;
     for (const delayUs of copies) {

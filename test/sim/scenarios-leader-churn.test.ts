@@ -7,8 +7,8 @@
 // leader commits an old-term entry by counting replicas), they still pass — the real node's new
 // leader appends an entry of its own term at once, and that entry usually travels with the old one,
 // so the exact Figure 8 interleaving almost never arises by chance. The forced sequence lives in
-// test/raft/replication.test.ts ("the commit rule … (Figure 8)"), which drives the five nodes
-// message by message through Figure 8 (c) and (d) and fails when the rule is planted away.
+// scenarios-figure8.test.ts (real nodes, a message rewrite that lets only old-term entries move)
+// and, on the bare core, in test/raft/replication.test.ts; both fail when the rule is planted away.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
